@@ -1,0 +1,85 @@
+"""``bria-flows``: the command line. Imports stay inside commands so ``--help`` starts fast."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional  # noqa: UP035 - typer needs Optional on 3.11
+
+import typer
+
+app = typer.Typer(
+    name="bria-flows",
+    help="Bria Tailored Generation as Prefect 3 workflows, plus a local Bria emulator.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+TokenFile = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--token-file",
+        help="Read the Bria API token from this file (tokens are never taken as a flag value).",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+TokenStdin = Annotated[bool, typer.Option("--token-stdin", help="Read the Bria API token from standard input.")]
+
+
+def main() -> None:
+    app()
+
+
+@app.command()
+def emulator(
+    host: Annotated[str, typer.Option(help="Interface to bind (keep it on loopback).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    api_token: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Token the emulator accepts (an emulator token, not a Bria secret)."),
+    ] = None,
+    time_scale: Annotated[float, typer.Option(help="Emulated seconds per real second (3600: 6 h in 6 s).")] = 1.0,
+    faults: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Fault profile: JSON text or @path.json (see README)."),
+    ] = None,
+) -> None:
+    """Run the local Bria emulator (all /v1 and /v2 operations, admin under /_emulator)."""
+    from bria_emulator.config import EmulatorConfig
+    from bria_emulator.faults import parse_fault_spec
+    from bria_emulator.server import serve
+
+    config = EmulatorConfig(api_token=api_token, time_scale=time_scale)
+    if faults:
+        config = config.model_copy(update={"faults": parse_fault_spec(faults)})
+    typer.echo(f"Bria emulator on http://{host}:{port} (time scale x{time_scale:g}); Ctrl-C to stop", err=True)
+    serve(config, host, port)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Where images and sidecars go.")] = Path("bria-output"),
+    prompt: Annotated[str, typer.Option(help="Prompt for the sample generation.")] = (
+        "A ceramic coffee mug on a sunlit wooden table, product photo"
+    ),
+    token_file: TokenFile = None,
+    token_stdin: TokenStdin = False,
+) -> None:
+    """Run the main job end to end: against an embedded emulator unless BRIA_API_TOKEN/BRIA_BASE_URL are set."""
+    from deployments._demo import run_demo
+
+    code = run_demo(out=out, prompt=prompt, token=_read_token(token_file, token_stdin))
+    raise typer.Exit(code)
+
+
+def _read_token(token_file: Path | None, token_stdin: bool) -> str | None:
+    if token_file is not None:
+        return token_file.read_text().strip() or None
+    if token_stdin:
+        return sys.stdin.readline().strip() or None
+    return None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
