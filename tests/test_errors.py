@@ -177,3 +177,15 @@ async def test_read_timeout_is_typed(emulator, settings, sleeps):
         with pytest.raises(BriaTimeoutError) as info:
             await bria.projects.list()
     assert info.value.applied is Applied.MAYBE
+
+
+async def test_unknown_response_fields_and_values_are_kept(bria, emulator):
+    project = await bria.projects.create("p", ip_medium="photography", ip_type="other")
+    emulator.set_faults({"rules": [{"op": "get-project-by-id", "kind": "extra_fields", "fields": {"tier": "gold"}}]})
+    fetched = await bria.projects.get(project.id)
+    assert fetched.id == project.id and fetched.model_extra.get("tier") == "gold"
+    dataset = await bria.datasets.create(project.id, "d")
+    model = await bria.models.create("m", dataset.id)
+    emulator.set_faults({"rules": [{"op": "get-model", "kind": "schema_drift", "status_value": "Queued"}]})
+    drifted = await bria.models.get(model.id)
+    assert drifted.status == "Queued" and drifted.known_status is None  # kept, never mistaken for success

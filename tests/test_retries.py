@@ -26,8 +26,8 @@ async def test_get_recovers_from_429_and_5xx(bria, emulator, sleeps):
         {
             "rules": [
                 {"op": "get-projects", "kind": "status", "code": 429, "retry_after": 2, "times": 1},
-                {"op": "get-projects", "kind": "status", "code": 503, "times": 1, "after": 0},
-                {"op": "get-projects", "kind": "status", "code": 500, "times": 1},
+                {"op": "get-projects", "kind": "status", "code": 503, "times": 1, "after": 1},
+                {"op": "get-projects", "kind": "status", "code": 500, "times": 1, "after": 2},
             ]
         }
     )
