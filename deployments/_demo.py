@@ -1,71 +1,77 @@
-"""The main job until the lifecycle flows land: one FIBO Lite generation through our client, image saved.
+"""The main job: the whole tailored lifecycle (prepare → train → generate) on a synthetic brand dataset.
 
-Runs against an embedded emulator on a free loopback port unless the user configured real Bria
-(``BRIA_API_TOKEN`` set and no ``BRIA_BASE_URL`` pointing elsewhere).
+Runs against an embedded emulator on a free loopback port, with a compressed training clock, unless the
+user configured real Bria (``BRIA_API_TOKEN``, or ``BRIA_BASE_URL``); then the same flows drive Bria.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import SecretStr
 from rich.console import Console
-
-from bria_api import BriaClient, BriaError, BriaSettings
 
 
 @contextlib.contextmanager
-def _target(token: str | None) -> Iterator[tuple[BriaSettings, str]]:
-    """Settings for real Bria when configured, else for an embedded emulator (stopped on exit)."""
-    if token or os.environ.get("BRIA_API_TOKEN") or os.environ.get("BRIA_BASE_URL"):
-        settings = BriaSettings(api_token=SecretStr(token)) if token else BriaSettings()
-        yield settings, settings.base_url
+def _target(token: str | None) -> Iterator[tuple[str, bool]]:
+    """Point the environment at real Bria or at an embedded emulator (stopped on exit)."""
+    if token:
+        os.environ["BRIA_API_TOKEN"] = token  # this process only; never a flow parameter
+    if os.environ.get("BRIA_API_TOKEN") or os.environ.get("BRIA_BASE_URL"):
+        yield os.environ.get("BRIA_BASE_URL", "https://engine.prod.bria-api.com"), False
         return
     from bria_emulator.config import EmulatorConfig  # only the demo and tests import the emulator
     from bria_emulator.server import EmulatorServer
 
-    with EmulatorServer(EmulatorConfig(time_scale=3600.0)) as emu:
-        yield BriaSettings(api_token=SecretStr(emu.token), base_url=emu.url), f"embedded emulator at {emu.url}"
+    with EmulatorServer(EmulatorConfig(time_scale=3600.0)) as emu:  # 5 h of training in about 5 s
+        os.environ["BRIA_API_TOKEN"], os.environ["BRIA_BASE_URL"] = emu.token, emu.url
+        try:
+            yield f"embedded emulator at {emu.url}", True
+        finally:
+            os.environ.pop("BRIA_API_TOKEN", None)
+            os.environ.pop("BRIA_BASE_URL", None)
 
 
-async def _generate(settings: BriaSettings, prompt: str, out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    async with BriaClient(settings) as bria:
-        job = await bria.generation.lite(prompt=prompt, aspect_ratio="16:9", seed=42, output_type="png")
-        assert job.result is not None and job.result.image_url
-        image_path = out / f"lite-{job.request_id}.png"
-        await bria.download(job.result.image_url, image_path)
-    sidecar = image_path.with_suffix(".json")
-    sidecar.write_text(
-        json.dumps(
-            {
-                "operation": "image-generate-lite",
-                "prompt": prompt,
-                "seed": job.result.seed,
-                "request_id": job.request_id,
-                "structured_prompt": job.result.structured_prompt,
-            },
-            indent=2,
-        )
-    )
-    return [image_path, sidecar]
-
-
-def run_demo(*, out: Path, prompt: str, token: str | None) -> int:
+def run_demo(*, out: Path, images_dir: Path | None, token: str | None) -> int:
     console = Console(stderr=True)
-    try:
-        with _target(token) as (settings, where):
-            console.print(f"[bold]bria-flows demo[/] against {where}")
-            files = asyncio.run(_generate(settings, prompt, out))
-    except BriaError as exc:
-        console.print(f"[red]failed:[/] {exc}")
-        return 1
-    for path in files:
-        console.print(f"wrote {path}")
-    print(out.resolve())
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    from bria_api import BriaError
+    from deployments.sample_data import synthesize_dataset
+    from flows.lifecycle import tailored_lifecycle
+    from flows.params import DatasetParams, ProjectParams, TrainingParams
+
+    if images_dir is None:
+        images_dir = out / "sample-dataset"
+        synthesize_dataset(images_dir)
+    with _target(token) as (where, emulated):
+        console.print(f"[bold]bria-flows demo[/]: tailored lifecycle against {where}")
+        fast = {"poll_initial_seconds": 0.5, "poll_max_seconds": 1.0} if emulated else {}
+        try:
+            result = asyncio.run(
+                tailored_lifecycle(
+                    project=ProjectParams(
+                        project_name="bria-flows demo", ip_medium="photography", ip_type="other"
+                    ),
+                    dataset=DatasetParams(
+                        name="demo mugs v1",
+                        images_dir=images_dir,
+                        caption_poll_seconds=0.5 if emulated else 10.0,
+                    ),
+                    training=TrainingParams(model_name="demo mugs", **fast),
+                    out_dir=out,
+                )
+            )
+        except BriaError as exc:
+            console.print(f"[red]failed:[/] {exc}")
+            return 1
+    console.print(
+        f"project {result.project_id}, dataset {result.dataset_id}, model {result.model_id}: "
+        f"{len(result.images)} images with JSON sidecars"
+    )
+    for path in result.images:
+        console.print(f"  {path}")
+    print(Path(out).resolve())
     return 0

@@ -24,7 +24,9 @@ TokenFile = Annotated[
         dir_okay=False,
     ),
 ]
-TokenStdin = Annotated[bool, typer.Option("--token-stdin", help="Read the Bria API token from standard input.")]
+TokenStdin = Annotated[
+    bool, typer.Option("--token-stdin", help="Read the Bria API token from standard input.")
+]
 
 
 def main() -> None:
@@ -39,7 +41,9 @@ def emulator(
         Optional[str],  # noqa: UP045
         typer.Option(help="Token the emulator accepts (an emulator token, not a Bria secret)."),
     ] = None,
-    time_scale: Annotated[float, typer.Option(help="Emulated seconds per real second (3600: 6 h in 6 s).")] = 1.0,
+    time_scale: Annotated[
+        float, typer.Option(help="Emulated seconds per real second (3600: 6 h in 6 s).")
+    ] = 1.0,
     faults: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(help="Fault profile: JSON text or @path.json (see README)."),
@@ -47,29 +51,33 @@ def emulator(
 ) -> None:
     """Run the local Bria emulator (all /v1 and /v2 operations, admin under /_emulator)."""
     from bria_emulator.config import EmulatorConfig
-    from bria_emulator.faults import parse_fault_spec
+    from bria_emulator.faults import FaultProfile
     from bria_emulator.server import serve
 
     config = EmulatorConfig(api_token=api_token, time_scale=time_scale)
     if faults:
-        config = config.model_copy(update={"faults": parse_fault_spec(faults)})
-    typer.echo(f"Bria emulator on http://{host}:{port} (time scale x{time_scale:g}); Ctrl-C to stop", err=True)
+        config = config.model_copy(update={"faults": FaultProfile.parse_spec(faults)})
+    typer.echo(
+        f"Bria emulator on http://{host}:{port} (time scale x{time_scale:g}); Ctrl-C to stop", err=True
+    )
     serve(config, host, port)
 
 
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Where images and sidecars go.")] = Path("bria-output"),
-    prompt: Annotated[str, typer.Option(help="Prompt for the sample generation.")] = (
-        "A ceramic coffee mug on a sunlit wooden table, product photo"
-    ),
+    images_dir: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--images", help="Your own image folder (default: a synthetic brand dataset)."),
+    ] = None,
     token_file: TokenFile = None,
     token_stdin: TokenStdin = False,
 ) -> None:
-    """Run the main job end to end: against an embedded emulator unless BRIA_API_TOKEN/BRIA_BASE_URL are set."""
+    """Run the whole lifecycle (prepare → train → generate) against an embedded emulator, or real Bria when
+    BRIA_API_TOKEN / BRIA_BASE_URL are set."""
     from deployments._demo import run_demo
 
-    code = run_demo(out=out, prompt=prompt, token=_read_token(token_file, token_stdin))
+    code = run_demo(out=out, images_dir=images_dir, token=_read_token(token_file, token_stdin))
     raise typer.Exit(code)
 
 

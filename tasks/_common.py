@@ -1,0 +1,38 @@
+"""What every task shares: opening a client, which failures a Prefect retry may repeat, and tags."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from bria_api import Applied, BriaClient, BriaError
+from tasks.credentials import BriaCredentials, resolve_settings
+
+TAGS = ["bria"]
+
+
+@contextlib.asynccontextmanager
+async def bria_client(credentials: BriaCredentials | None) -> AsyncIterator[BriaClient]:
+    async with BriaClient(resolve_settings(credentials)) as client:
+        yield client
+
+
+def _exception(state: Any) -> BaseException | None:
+    try:
+        state.result()
+    except BaseException as exc:  # noqa: BLE001 - we only classify it
+        return exc
+    return None
+
+
+def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry condition for tasks that reconcile before acting: transient failures only, never 4xx."""
+    exc = _exception(state)
+    return isinstance(exc, BriaError) and exc.transient
+
+
+def retry_not_applied(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry condition for tasks that spend credits: only failures that provably changed nothing remotely."""
+    exc = _exception(state)
+    return isinstance(exc, BriaError) and exc.transient and exc.applied is Applied.NO

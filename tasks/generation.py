@@ -1,0 +1,166 @@
+"""Generation tasks: tailored images, FIBO Lite, structured prompts, image-to-video.
+
+Each image lands in the output folder with a JSON sidecar. The file name is derived from the request, so a
+re-run finds the finished image and its sidecar and spends nothing: a generation is paid for once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from prefect import get_run_logger, runtime, task
+from pydantic import BaseModel
+
+from bria_api import BriaClient, BriaResponseError
+from bria_api.models import (
+    GenerateLiteRequest,
+    ImageToVideoRequest,
+    TailoredImageRequest,
+    TailoredStructuredPromptRequest,
+)
+from tasks._common import TAGS, bria_client, retry_not_applied
+from tasks.credentials import BriaCredentials
+
+SUBMIT = dict(tags=TAGS, retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_not_applied)
+
+
+class GeneratedFile(BaseModel):
+    """One produced asset on disk and what made it."""
+
+    path: Path
+    sidecar: Path
+    request_id: str | None
+    seed: int | str | None
+    sha256: str
+    reused: bool = False
+
+
+def request_key(request: BaseModel) -> str:
+    body = request.model_dump(mode="json", exclude_none=True, exclude={"sync", "webhook_url"})
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _reuse(path: Path, sidecar: Path) -> GeneratedFile | None:
+    if not (path.exists() and sidecar.exists()):
+        return None
+    meta = json.loads(sidecar.read_text())
+    if hashlib.sha256(path.read_bytes()).hexdigest() != meta.get("sha256"):
+        return None  # a damaged file is regenerated, not trusted
+    return GeneratedFile(
+        path=path,
+        sidecar=sidecar,
+        request_id=meta.get("request_id"),
+        seed=meta.get("seed"),
+        sha256=meta["sha256"],
+        reused=True,
+    )
+
+
+async def generate_to_file(
+    bria: BriaClient, request: Any, out_dir: Path, stem: str, *, extra: dict[str, Any], timeout: float
+) -> GeneratedFile:
+    """Submit, wait, download, verify, and write the image with its sidecar (atomically)."""
+    fmt = getattr(request, "output_type", None) or "png"
+    ext = "mp4" if isinstance(request, ImageToVideoRequest) else ("jpg" if fmt == "jpeg" else fmt)
+    path = out_dir / f"{stem}-{request_key(request)}.{ext}"
+    sidecar = path.with_suffix(".json")
+    if reused := _reuse(path, sidecar):
+        return reused
+    out_dir.mkdir(parents=True, exist_ok=True)
+    job = await bria.generation.generate(request, timeout=timeout)
+    assert job.result is not None
+    url = job.result.image_url or job.result.video_url
+    if not url:
+        raise BriaResponseError("job completed without an image or video URL", request_id=job.request_id)
+    data = await bria.download(url)
+    if job.result.image_url:
+        try:
+            Image.open(io.BytesIO(data)).verify()
+        except Exception as exc:  # noqa: BLE001 - any decoder error means a bad download
+            raise BriaResponseError(f"downloaded image does not decode ({type(exc).__name__})") from None
+    sha = hashlib.sha256(data).hexdigest()
+    meta = {
+        "backend": "bria",
+        "request_id": job.request_id,
+        "seed": job.result.seed,
+        "prompt": getattr(request, "prompt", None),
+        "structured_prompt": job.result.structured_prompt,
+        "aspect_ratio": getattr(request, "aspect_ratio", None),
+        "flow_run_id": str(runtime.flow_run.id) if runtime.flow_run.id else None,
+        "file": path.name,
+        "sha256": sha,
+        "created_at": datetime.now(UTC).isoformat(),
+        **extra,
+    }
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    sidecar.write_text(json.dumps(meta, indent=2, default=str))
+    return GeneratedFile(
+        path=path, sidecar=sidecar, request_id=job.request_id, seed=job.result.seed, sha256=sha
+    )
+
+
+@task(name="generate-tailored-image", task_run_name="tailored-{request.tailored_model_id}-{stem}", **SUBMIT)
+async def generate_tailored_image(
+    request: TailoredImageRequest,
+    out_dir: Path,
+    stem: str = "image",
+    timeout: float = 900.0,
+    credentials: BriaCredentials | None = None,
+) -> GeneratedFile:
+    """One tailored-model image (async job, polled), saved with its sidecar; reused if already there."""
+    async with bria_client(credentials) as bria:
+        extra = {"operation": "image-generate-tailored", "model_id": request.tailored_model_id}
+        result = await generate_to_file(bria, request, out_dir, stem, extra=extra, timeout=timeout)
+    get_run_logger().info("%s %s", "reused" if result.reused else "generated", result.path.name)
+    return result
+
+
+@task(name="generate-lite", task_run_name="lite-{stem}", **SUBMIT)
+async def generate_lite_image(
+    request: GenerateLiteRequest,
+    out_dir: Path,
+    stem: str = "lite",
+    timeout: float = 900.0,
+    credentials: BriaCredentials | None = None,
+) -> GeneratedFile:
+    """One FIBO Lite image (native ``/v2/image/generate/lite``), saved with its sidecar."""
+    async with bria_client(credentials) as bria:
+        extra = {"operation": "image-generate-lite", "model_id": None}
+        return await generate_to_file(bria, request, out_dir, stem, extra=extra, timeout=timeout)
+
+
+@task(
+    name="generate-structured-prompt", task_run_name="structured-prompt-{request.tailored_model_id}", **SUBMIT
+)
+async def generate_structured_prompt(
+    request: TailoredStructuredPromptRequest,
+    timeout: float = 600.0,
+    credentials: BriaCredentials | None = None,
+) -> str:
+    """A structured prompt from a tailored model (no image)."""
+    async with bria_client(credentials) as bria:
+        job = await bria.generation.generate(request, timeout=timeout)
+    sp = job.result.structured_prompt if job.result else None
+    return sp if isinstance(sp, str) else json.dumps(sp)
+
+
+@task(name="image-to-video", task_run_name="video-{request.tailored_model_id}-{stem}", **SUBMIT)
+async def image_to_video(
+    request: ImageToVideoRequest,
+    out_dir: Path,
+    stem: str = "video",
+    timeout: float = 1800.0,
+    credentials: BriaCredentials | None = None,
+) -> GeneratedFile:
+    """A 5-second video from an image with a tailored model, saved with its sidecar."""
+    async with bria_client(credentials) as bria:
+        extra = {"operation": "generate-video-from-tailored-image", "model_id": request.tailored_model_id}
+        return await generate_to_file(bria, request, out_dir, stem, extra=extra, timeout=timeout)
