@@ -27,12 +27,14 @@ def _target(token: str | None) -> Iterator[tuple[str, bool]]:
     from bria_emulator.server import EmulatorServer
 
     with EmulatorServer(EmulatorConfig(time_scale=3600.0)) as emu:  # 5 h of training in about 5 s
-        os.environ["BRIA_API_TOKEN"], os.environ["BRIA_BASE_URL"] = emu.token, emu.url
+        # The emulator has no plan limit: lift the client's default 60 requests per minute.
+        local = {"BRIA_API_TOKEN": emu.token, "BRIA_BASE_URL": emu.url, "BRIA_REQUESTS_PER_MINUTE": "6000"}
+        os.environ.update(local)
         try:
             yield f"embedded emulator at {emu.url}", True
         finally:
-            os.environ.pop("BRIA_API_TOKEN", None)
-            os.environ.pop("BRIA_BASE_URL", None)
+            for key in local:
+                os.environ.pop(key, None)
 
 
 def run_demo(*, out: Path, images_dir: Path | None, token: str | None) -> int:

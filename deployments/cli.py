@@ -81,6 +81,24 @@ def demo(
     raise typer.Exit(code)
 
 
+@app.command()
+def lint(
+    folder: Annotated[Path, typer.Argument(help="Folder of images to check before uploading.")],
+    upload_type: Annotated[str, typer.Option(help="basic (5-200 images) or advanced (up to 5000, >=1024 px).")] = "basic",
+    no_upscale: Annotated[bool, typer.Option("--no-upscale", help="Images must be >=1024 px (increase_resolution off).")] = False,
+) -> None:
+    """Check a folder against Bria's dataset rules; no API call, no credit. Exit 1 on errors."""
+    from rich.console import Console
+
+    from bria_api.lint import LintRules, lint_folder, render_table
+
+    report = lint_folder(folder, LintRules(upload_type=upload_type, increase_resolution=not no_upscale))
+    console = Console()
+    console.print(render_table(report))
+    console.print(report.summary())
+    raise typer.Exit(0 if report.ok else 1)
+
+
 def _read_token(token_file: Path | None, token_stdin: bool) -> str | None:
     if token_file is not None:
         return token_file.read_text().strip() or None

@@ -18,21 +18,21 @@ async def bria_client(credentials: BriaCredentials | None) -> AsyncIterator[Bria
         yield client
 
 
-def _exception(state: Any) -> BaseException | None:
+async def _exception(state: Any) -> BaseException | None:
     try:
-        state.result()
+        await state.aresult()
     except BaseException as exc:  # noqa: BLE001 - we only classify it
         return exc
     return None
 
 
-def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
+async def retry_transient(task: Any, task_run: Any, state: Any) -> bool:
     """Retry condition for tasks that reconcile before acting: transient failures only, never 4xx."""
-    exc = _exception(state)
+    exc = await _exception(state)
     return isinstance(exc, BriaError) and exc.transient
 
 
-def retry_not_applied(task: Any, task_run: Any, state: Any) -> bool:
+async def retry_not_applied(task: Any, task_run: Any, state: Any) -> bool:
     """Retry condition for tasks that spend credits: only failures that provably changed nothing remotely."""
-    exc = _exception(state)
+    exc = await _exception(state)
     return isinstance(exc, BriaError) and exc.transient and exc.applied is Applied.NO

@@ -24,7 +24,9 @@ def _no_real_bria(monkeypatch):
 @pytest.fixture(scope="session")
 def emulator_server():
     # time_scale 1: nothing moves unless a test advances the clock, so nothing depends on wall time.
-    config = EmulatorConfig(api_token=TOKEN, time_scale=1.0, training_seconds=5 * 3600, generation_seconds=8.0)
+    config = EmulatorConfig(
+        api_token=TOKEN, time_scale=1.0, training_seconds=5 * 3600, generation_seconds=8.0
+    )
     with EmulatorServer(config) as server:
         yield server
 

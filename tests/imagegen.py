@@ -7,7 +7,9 @@ import io
 from PIL import Image
 
 
-def image_bytes(width: int = 512, height: int = 512, fmt: str = "PNG", color=(200, 40, 40), mode: str = "RGB") -> bytes:
+def image_bytes(
+    width: int = 512, height: int = 512, fmt: str = "PNG", color=(200, 40, 40), mode: str = "RGB"
+) -> bytes:
     img = Image.new(mode, (width, height), color if mode == "RGB" else (*color, 128))
     for x in range(0, width, 17):  # some structure so JPEG/PNG sizes are realistic and images differ by color
         for y in range(0, height, 23):
@@ -18,4 +20,7 @@ def image_bytes(width: int = 512, height: int = 512, fmt: str = "PNG", color=(20
 
 
 def distinct_images(n: int, *, size: int = 512, fmt: str = "PNG") -> list[bytes]:
-    return [image_bytes(size, size, fmt, color=((37 * i) % 256, (91 * i) % 256, (53 * i + 7) % 256)) for i in range(n)]
+    return [
+        image_bytes(size, size, fmt, color=((37 * i) % 256, (91 * i) % 256, (53 * i + 7) % 256))
+        for i in range(n)
+    ]

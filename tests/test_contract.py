@@ -21,8 +21,8 @@ from bria_api.models import (
     StructuredPromptRequest,
     TailoredImageRequest,
     TailoredStructuredPromptRequest,
-    TrainingParameters,
     TrainingMode,
+    TrainingParameters,
 )
 from tests.imagegen import distinct_images
 
@@ -51,7 +51,9 @@ async def test_every_operation(bria, emulator, tmp_path):
     assert (await bria.projects.update(project.id, project_description="mugs")).project_description == "mugs"
     # datasets and images
     assert any(d.id == dataset.id for d in await bria.datasets.list())
-    assert [d.id for d in await bria.datasets.list_by_project(project.id, include_models=True)] == [dataset.id]
+    assert [d.id for d in await bria.datasets.list_by_project(project.id, include_models=True)] == [
+        dataset.id
+    ]
     listed = await bria.images.list(dataset.id)
     assert sorted(i.image_name for i in listed) == sorted(p.name for p in paths)
     one = await bria.images.get(dataset.id, images[0].id)
@@ -105,12 +107,18 @@ async def test_every_operation(bria, emulator, tmp_path):
     await bria.models.delete(auto.id)
     # v2 generation with the trained model, and the base FIBO / Lite operations
     model_id = str(expert.id)
-    tailored = await bria.generation.generate(TailoredImageRequest(tailored_model_id=model_id, prompt="a mug", seed=1))
+    tailored = await bria.generation.generate(
+        TailoredImageRequest(tailored_model_id=model_id, prompt="a mug", seed=1)
+    )
     png = await bria.download(tailored.result.image_url)
     assert Image.open(io.BytesIO(png)).size[0] >= 512
-    sp = await bria.generation.run(TailoredStructuredPromptRequest(tailored_model_id=model_id, prompt="a mug"))
+    sp = await bria.generation.run(
+        TailoredStructuredPromptRequest(tailored_model_id=model_id, prompt="a mug")
+    )
     assert sp.status == JobStatus.COMPLETED and sp.result.structured_prompt
-    video = await bria.generation.generate(ImageToVideoRequest(tailored_model_id=model_id, image=tailored.result.image_url))
+    video = await bria.generation.generate(
+        ImageToVideoRequest(tailored_model_id=model_id, image=tailored.result.image_url)
+    )
     assert video.result.video_url
     fibo = await bria.generation.run(GenerateImageRequest(prompt="a mug", aspect_ratio="16:9", seed=3))
     assert fibo.result.image_url and int(fibo.result.seed) == 3

@@ -44,11 +44,28 @@ def _response(status: int, body=None, *, text: str | None = None, headers=None) 
 @pytest.mark.parametrize(
     "status,body,cls,message",
     [
-        (403, "Quota exceeded: Free users can make up to 1000 requests", PermissionDeniedError, "Quota exceeded"),
-        (400, {"message": "Advanced training parameters are only supported"}, BadRequestError, "Advanced training"),
+        (
+            403,
+            "Quota exceeded: Free users can make up to 1000 requests",
+            PermissionDeniedError,
+            "Quota exceeded",
+        ),
         (
             400,
-            {"errors": [{"msg": "Input should be less than or equal to 5000", "field_name": "total_training_steps"}]},
+            {"message": "Advanced training parameters are only supported"},
+            BadRequestError,
+            "Advanced training",
+        ),
+        (
+            400,
+            {
+                "errors": [
+                    {
+                        "msg": "Input should be less than or equal to 5000",
+                        "field_name": "total_training_steps",
+                    }
+                ]
+            },
             BadRequestError,
             "total_training_steps: Input should be less",
         ),
@@ -69,7 +86,9 @@ def test_every_body_family_is_parsed(status, body, cls, message):
 
 
 def test_v2_request_id_and_html_bodies():
-    err = error_from_response(_response(500, {"error": {"code": 500, "message": "boom", "details": "d"}, "request_id": "abc"}))
+    err = error_from_response(
+        _response(500, {"error": {"code": 500, "message": "boom", "details": "d"}, "request_id": "abc"})
+    )
     assert err.request_id == "abc" and err.details == "d" and err.applied is Applied.MAYBE
     html = error_from_response(_response(503, text="<html><h1>503</h1></html>", headers={"Retry-After": "3"}))
     assert isinstance(html, ServerError) and html.retry_after == 3 and html.applied is Applied.NO
@@ -104,7 +123,9 @@ async def test_server_side_validation_bodies(bria, emulator):
     call = bria.transport.call
     gif = base64.b64encode(image_bytes(300, 300, "GIF")).decode()
     with pytest.raises(UnsupportedMediaError):
-        await call(OPERATIONS["upload-image"], path={"dataset_id": dataset.id}, json={"file": gif, "image_name": "g"})
+        await call(
+            OPERATIONS["upload-image"], path={"dataset_id": dataset.id}, json={"file": gif, "image_name": "g"}
+        )
     small = base64.b64encode(image_bytes(300, 300)).decode()
     with pytest.raises(PreconditionFailedError):
         await call(
@@ -135,7 +156,9 @@ async def test_local_validation_sends_nothing(bria, emulator):
 
 
 async def test_faults_map_to_typed_errors(bria, emulator):
-    emulator.set_faults({"rules": [{"op": "get-projects", "kind": "status", "code": 403, "message": "Access denied"}]})
+    emulator.set_faults(
+        {"rules": [{"op": "get-projects", "kind": "status", "code": 403, "message": "Access denied"}]}
+    )
     with pytest.raises(PermissionDeniedError, match="Access denied"):
         await bria.projects.list()
     emulator.set_faults({"rules": [{"op": "get-projects", "kind": "status", "code": 460}]})
@@ -181,7 +204,9 @@ async def test_read_timeout_is_typed(emulator, settings, sleeps):
 
 async def test_unknown_response_fields_and_values_are_kept(bria, emulator):
     project = await bria.projects.create("p", ip_medium="photography", ip_type="other")
-    emulator.set_faults({"rules": [{"op": "get-project-by-id", "kind": "extra_fields", "fields": {"tier": "gold"}}]})
+    emulator.set_faults(
+        {"rules": [{"op": "get-project-by-id", "kind": "extra_fields", "fields": {"tier": "gold"}}]}
+    )
     fetched = await bria.projects.get(project.id)
     assert fetched.id == project.id and fetched.model_extra.get("tier") == "gold"
     dataset = await bria.datasets.create(project.id, "d")

@@ -56,7 +56,9 @@ async def test_post_that_committed_is_not_resent(bria, emulator, sleeps):
 
 
 async def test_post_5xx_is_not_resent_but_429_is(bria, emulator):
-    emulator.set_faults({"rules": [{"op": "create-project", "kind": "status", "code": 500, "commit": True, "times": 1}]})
+    emulator.set_faults(
+        {"rules": [{"op": "create-project", "kind": "status", "code": 500, "commit": True, "times": 1}]}
+    )
     with pytest.raises(ServerError):
         await bria.projects.create("A", ip_medium="photography", ip_type="other")
     assert requests_of(emulator, "create-project") == 1
@@ -69,14 +71,18 @@ async def test_post_5xx_is_not_resent_but_429_is(bria, emulator):
 async def test_bulk_zip_is_never_resent(bria, emulator):
     project = await bria.projects.create("p", ip_medium="photography", ip_type="other")
     dataset = await bria.datasets.create(project.id, "bulk", upload_type="advanced")
-    emulator.set_faults({"rules": [{"op": "bulk-upload-images", "kind": "status", "code": 503, "retry_after": 1}]})
+    emulator.set_faults(
+        {"rules": [{"op": "bulk-upload-images", "kind": "status", "code": 503, "retry_after": 1}]}
+    )
     with pytest.raises(ServerError):
         await bria.images.bulk_upload(dataset.id, "https://example.com/a.zip")
     assert requests_of(emulator, "bulk-upload-images") == 1
 
 
 async def test_retry_after_over_the_cap_surfaces_instead_of_sleeping(bria, emulator, sleeps):
-    emulator.set_faults({"rules": [{"op": "get-projects", "kind": "status", "code": 429, "retry_after": 3600}]})
+    emulator.set_faults(
+        {"rules": [{"op": "get-projects", "kind": "status", "code": 429, "retry_after": 3600}]}
+    )
     with pytest.raises(RateLimitedError) as info:
         await bria.projects.list()
     assert info.value.retry_after == pytest.approx(3600, abs=1) and not sleeps.calls

@@ -35,7 +35,9 @@ def test_missing_token_names_the_variable(monkeypatch):
         BriaSettings(api_token=SecretStr("   ")).require_token()
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com", "engine.prod.bria-api.com", "http://", f"https://{CANARY}@h"])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com", "engine.prod.bria-api.com", "http://", f"https://{CANARY}@h"]
+)
 def test_malformed_base_url_is_refused_without_echo(url):
     with pytest.raises(ValidationError) as info:
         BriaSettings(api_token=SecretStr(CANARY), base_url=url)

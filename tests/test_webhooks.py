@@ -14,9 +14,7 @@ from bria_api.webhooks import WebhookReplayError, WebhookVerifier, sign
 VECTOR_TOKEN = "contract-test-shared-token"
 VECTOR_ID = "req_contract_test_001"
 VECTOR_TS = "1700000000"
-VECTOR_BODY = (
-    b'{"status":"COMPLETED","result":{"url":"https://cdn.bria.ai/final.png"},"request_id":"req_contract_test_001"}'
-)
+VECTOR_BODY = b'{"status":"COMPLETED","result":{"url":"https://cdn.bria.ai/final.png"},"request_id":"req_contract_test_001"}'
 VECTOR_SIG = "v1=muClfnkuIXEqW69htILKVEwJdzC0LWB1tP53ptLm7SM="
 
 

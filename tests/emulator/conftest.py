@@ -37,8 +37,9 @@ def client(emulator: EmulatorServer) -> Iterator[httpx.Client]:
         yield c
 
 
-def png_bytes(width: int = 1024, height: int = 1024, color: tuple[int, int, int] = (200, 30, 30),
-              fmt: str = "PNG") -> bytes:
+def png_bytes(
+    width: int = 1024, height: int = 1024, color: tuple[int, int, int] = (200, 30, 30), fmt: str = "PNG"
+) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), color).save(out, fmt)
     return out.getvalue()
@@ -56,8 +57,9 @@ def create_project(client: httpx.Client, **overrides: Any) -> dict[str, Any]:
 
 
 def create_dataset(client: httpx.Client, project_id: int, upload_type: str = "basic") -> dict[str, Any]:
-    response = client.post("/v1/tailored-gen/datasets",
-                           json={"project_id": project_id, "name": "ds", "upload_type": upload_type})
+    response = client.post(
+        "/v1/tailored-gen/datasets", json={"project_id": project_id, "name": "ds", "upload_type": upload_type}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -65,9 +67,10 @@ def create_dataset(client: httpx.Client, project_id: int, upload_type: str = "ba
 def upload(client: httpx.Client, dataset_id: int, n: int = 1, size: int = 512, start: int = 0) -> list[dict]:
     out = []
     for i in range(start, start + n):
-        response = client.post(f"/v1/tailored-gen/datasets/{dataset_id}/images",
-                               json={"file": b64(png_bytes(size, size, (i * 40 % 255, 80, 120))),
-                                     "image_name": f"img{i}.png"})
+        response = client.post(
+            f"/v1/tailored-gen/datasets/{dataset_id}/images",
+            json={"file": b64(png_bytes(size, size, (i * 40 % 255, 80, 120))), "image_name": f"img{i}.png"},
+        )
         assert response.status_code == 201, response.text
         out.append(response.json())
     return out
@@ -83,11 +86,16 @@ def completed_dataset(client: httpx.Client, images: int = 5) -> dict[str, Any]:
     return response.json()
 
 
-def trained_model(client: httpx.Client, emulator: EmulatorServer, mode: str = "fully_automated",
-                  params: dict[str, Any] | None = None) -> dict[str, Any]:
+def trained_model(
+    client: httpx.Client,
+    emulator: EmulatorServer,
+    mode: str = "fully_automated",
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     ds = completed_dataset(client)
-    model = client.post("/v1/tailored-gen/models", json={"name": "m", "dataset_id": ds["id"],
-                                                         "training_mode": mode}).json()
+    model = client.post(
+        "/v1/tailored-gen/models", json={"name": "m", "dataset_id": ds["id"], "training_mode": mode}
+    ).json()
     started = client.post(f"/v1/tailored-gen/models/{model['id']}/start_training", json=params or {})
     assert started.status_code == 200, started.text
     emulator.advance(SIX_HOURS)

@@ -26,7 +26,9 @@ def test_auth_401_bodies_per_family(emulator: EmulatorServer) -> None:
 
 
 def test_project_lifecycle_and_validation(client: httpx.Client) -> None:
-    project = create_project(client, ip_type="defined_character", ip_name="Lora", ip_description="purple hair")
+    project = create_project(
+        client, ip_type="defined_character", ip_name="Lora", ip_description="purple hair"
+    )
     assert isinstance(project["id"], int) and project["status"] == "active"
     assert project["training_version"] is None and project["created_at"].endswith("Z")
     assert client.get(f"{P}/projects").json()[0]["id"] == project["id"]
@@ -57,7 +59,9 @@ def test_dataset_completion_rules(client: httpx.Client) -> None:
     upload(client, ds["id"], 1, start=4)
     assert client.put(url, json={"status": "completed"}).status_code == 409  # no visual schema
     assert client.put(url, json={"visual_schema": "not json"}).status_code == 400
-    done = client.put(url, json={"visual_schema": '{"style": "flat"}', "status": "Completed"})  # case-insensitive
+    done = client.put(
+        url, json={"visual_schema": '{"style": "flat"}', "status": "Completed"}
+    )  # case-insensitive
     assert done.status_code == 200 and done.json()["status"] == "completed"
     assert client.put(url, json={"visual_schema": "{}"}).status_code == 409
     assert client.post(f"{url}/images", json={"file": b64(png_bytes(512, 512))}).status_code == 409
@@ -81,7 +85,9 @@ def test_image_upload_rules(client: httpx.Client, emulator: EmulatorServer) -> N
     first = client.post(url, json={"file": b64(png_bytes(512, 512, fmt="WEBP"))})
     assert first.status_code == 201
     image = first.json()
-    assert image["caption"] is None and image["caption_source"] is None and image["image_name"].endswith(".webp")
+    assert (
+        image["caption"] is None and image["caption_source"] is None and image["image_name"].endswith(".webp")
+    )
     # image_url from loopback (the emulator's own file URL) is fetchable; duplicates are accepted but counted
     again = client.post(url, json={"image_url": image["image_url"]})
     assert again.status_code == 201
@@ -89,8 +95,12 @@ def test_image_upload_rules(client: httpx.Client, emulator: EmulatorServer) -> N
     stats = emulator.stats()["datasets"][str(ds["id"])]
     assert stats == {"images": 2, "duplicate_contents": 1, "bulk_attempts": 0}
     advanced = create_dataset(client, ds["project_id"], "advanced")
-    assert client.post(f"{P}/datasets/{advanced['id']}/images",
-                       json={"file": b64(png_bytes(512, 512))}).status_code == 409
+    assert (
+        client.post(
+            f"{P}/datasets/{advanced['id']}/images", json={"file": b64(png_bytes(512, 512))}
+        ).status_code
+        == 409
+    )
 
 
 def test_captions(client: httpx.Client, emulator: EmulatorServer) -> None:
@@ -100,7 +110,9 @@ def test_captions(client: httpx.Client, emulator: EmulatorServer) -> None:
     assert client.put(f"{url}/images").status_code == 400  # no visual schema yet
     client.put(url, json={"visual_schema": '{"style": "flat"}'})
     captioned = upload(client, ds["id"], start=1)[0]
-    assert captioned["caption_source"] == "automatic" and json.loads(captioned["caption"])["short_description"]
+    assert (
+        captioned["caption_source"] == "automatic" and json.loads(captioned["caption"])["short_description"]
+    )
     started = client.put(f"{url}/images")
     assert started.status_code == 202 and started.json()["captions_update_status"] == "in_progress"
     emulator.advance(61)
@@ -134,18 +146,37 @@ def test_visual_schema_and_refine(client: httpx.Client) -> None:
     schema = client.post(f"{P}/generate_visual_schema", json={"images": images})
     assert schema.status_code == 200
     parsed = json.loads(schema.json()["visual_schema"])
-    for key in ("short_description", "objects", "background_setting", "lighting", "aesthetics",
-                "photographic_characteristics", "style_medium", "context", "artistic_style"):
+    for key in (
+        "short_description",
+        "objects",
+        "background_setting",
+        "lighting",
+        "aesthetics",
+        "photographic_characteristics",
+        "style_medium",
+        "context",
+        "artistic_style",
+    ):
         assert key in parsed
     assert client.post(f"{P}/generate_visual_schema", json={"images": images[:4]}).status_code == 400
     assert client.post(f"{P}/generate_visual_schema", json={"images": [b64(b"x")] * 5}).status_code == 415
     ds = create_dataset(client, create_project(client)["id"])
-    body = {"dataset_id": ds["id"], "structured_prompt": schema.json()["visual_schema"], "instruction": "sunny"}
+    body = {
+        "dataset_id": ds["id"],
+        "structured_prompt": schema.json()["visual_schema"],
+        "instruction": "sunny",
+    }
     refined = client.post(f"{P}/refine_structured_prompt", json=body)
-    assert refined.status_code == 200 and "sunny" in json.loads(refined.json()["structured_prompt"])["short_description"]
+    assert (
+        refined.status_code == 200
+        and "sunny" in json.loads(refined.json()["structured_prompt"])["short_description"]
+    )
     assert client.post(f"{P}/refine_structured_prompt", json={**body, "dataset_id": 1}).status_code == 404
     done = completed_dataset(client)
-    assert client.post(f"{P}/refine_structured_prompt", json={**body, "dataset_id": done["id"]}).status_code == 400
+    assert (
+        client.post(f"{P}/refine_structured_prompt", json={**body, "dataset_id": done["id"]}).status_code
+        == 400
+    )
 
 
 @pytest.mark.parametrize("missing", ["project_id", "name"])
