@@ -84,8 +84,12 @@ def demo(
 @app.command()
 def lint(
     folder: Annotated[Path, typer.Argument(help="Folder of images to check before uploading.")],
-    upload_type: Annotated[str, typer.Option(help="basic (5-200 images) or advanced (up to 5000, >=1024 px).")] = "basic",
-    no_upscale: Annotated[bool, typer.Option("--no-upscale", help="Images must be >=1024 px (increase_resolution off).")] = False,
+    upload_type: Annotated[
+        str, typer.Option(help="basic (5-200 images) or advanced (up to 5000, >=1024 px).")
+    ] = "basic",
+    no_upscale: Annotated[
+        bool, typer.Option("--no-upscale", help="Images must be >=1024 px (increase_resolution off).")
+    ] = False,
 ) -> None:
     """Check a folder against Bria's dataset rules; no API call, no credit. Exit 1 on errors."""
     from rich.console import Console

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bria_api.lint import LintRules
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from pydantic import BaseModel
 
+from bria_api.lint import LintRules
 from bria_api.models import CreateProjectRequest, DatasetStatus
 from flows.params import DatasetParams, ProjectParams
 from tasks.credentials import BriaCredentials

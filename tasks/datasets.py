@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bria_api.manifest import ManifestEntry
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from bria_api import reconcile
+from bria_api.manifest import ManifestEntry
 from bria_api.models import (
     BulkUploadState,
     BulkUploadStatus,

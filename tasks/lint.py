@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bria_api.lint import LintReport, LintRules, lint_folder
-from bria_api.manifest import ManifestEntry, build_manifest
 from prefect import get_run_logger, task
 from prefect.artifacts import acreate_table_artifact
 
+from bria_api.lint import LintReport, LintRules, lint_folder
+from bria_api.manifest import ManifestEntry, build_manifest
 from tasks._common import TAGS
 
 

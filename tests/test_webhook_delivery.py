@@ -13,13 +13,19 @@ from tests.emulator.receiver import webhook_receiver
 
 async def test_one_delivery_accepted_by_both_verifiers_exactly_once(bria, emulator):
     with webhook_receiver() as receiver:
-        accepted = await bria.generation.submit(GenerateLiteRequest(prompt="a mug", seed=9), webhook_url=receiver.url)
+        accepted = await bria.generation.submit(
+            GenerateLiteRequest(prompt="a mug", seed=9), webhook_url=receiver.url
+        )
         emulator.advance(60)
         [delivery] = receiver.wait_for(1)
     headers = {k.lower(): v for k, v in delivery.headers.items()}
     assert headers["bria-webhook-id"] == accepted.request_id
     assert verify_webhook_signature(
-        delivery.body, headers["bria-webhook-id"], headers["bria-webhook-timestamp"], headers["bria-webhook-signature"], TOKEN
+        delivery.body,
+        headers["bria-webhook-id"],
+        headers["bria-webhook-timestamp"],
+        headers["bria-webhook-signature"],
+        TOKEN,
     )
     ours = WebhookVerifier(TOKEN)
     verified = ours.verify(delivery.headers, delivery.body)
