@@ -30,9 +30,8 @@ from bria_emulator import EmulatorServer
 
 from .conftest import SIX_HOURS, b64, png_bytes, trained_model
 
-SPEC_DIR = Path(
-    os.environ.get("BRIA_OPENAPI_DIR", Path(__file__).resolve().parents[3] / "shared" / "openapi")
-)
+# Bria's official OpenAPI files, vendored verbatim in openapi/ (the contract; same as ../shared/openapi/).
+SPEC_DIR = Path(os.environ.get("BRIA_OPENAPI_DIR", Path(__file__).resolve().parents[2] / "openapi"))
 OPENAPI_KEYS = {"openapi", "info", "servers", "paths", "components", "security", "tags", "externalDocs"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MAX_EXAMPLES = 6
