@@ -18,7 +18,10 @@ _ACTIVE_TRAININGS: dict[str, tuple[int, BriaCredentials | None]] = {}
 
 
 async def stop_remote_training(flow: Any, flow_run: Any, state: Any) -> None:
-    """On cancellation (UI, API, SIGTERM) or a flow timeout: stop the training this run started."""
+    """On cancellation (UI/API), a crash (SIGTERM) or a flow timeout: stop the training this run started.
+
+    Other failures (e.g. Bria reporting Failed) leave nothing running, so they stop nothing.
+    """
     if state.is_failed() and state.name != "TimedOut":
         return
     entry = _ACTIVE_TRAININGS.pop(str(flow_run.id), None)
@@ -45,6 +48,7 @@ def forget_training(flow_run_id: str | None) -> None:
     name="train-model",
     flow_run_name="train-{training.model_name}",
     on_cancellation=[stop_remote_training],
+    on_crashed=[stop_remote_training],
     on_failure=[stop_remote_training],
 )
 async def train_model(
@@ -64,8 +68,8 @@ async def train_model(
     model = await ensure_model(
         project_id, dataset_id, training.model_name, TrainingMode(training.training_mode), credentials
     )
+    remember_training(run_id, model.id, credentials)  # before the start: a signal may land mid-request
     model = await start_training(model.id, training.expert, credentials)
-    remember_training(run_id, model.id, credentials)
     schedule = PollSchedule(initial=training.poll_initial_seconds, maximum=training.poll_max_seconds)
     model = await wait_for_training(
         model.id,
