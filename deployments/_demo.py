@@ -40,6 +40,7 @@ def _target(token: str | None) -> Iterator[tuple[str, bool]]:
 def run_demo(*, out: Path, images_dir: Path | None, token: str | None) -> int:
     console = Console(stderr=True)
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # offline machines: no telemetry noise
     from bria_api import BriaError
     from deployments.sample_data import synthesize_dataset
     from flows.lifecycle import tailored_lifecycle

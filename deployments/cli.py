@@ -103,6 +103,107 @@ def lint(
     raise typer.Exit(0 if report.ok else 1)
 
 
+@app.command()
+def train(
+    images_dir: Annotated[Path, typer.Argument(help="Folder of 5-200 brand images.")],
+    project: Annotated[str, typer.Option(help="Project name (re-runs re-attach to it).")],
+    dataset: Annotated[str, typer.Option(help="Dataset name within the project.")],
+    model: Annotated[str, typer.Option(help="Model name.")],
+    ip_medium: Annotated[str, typer.Option(help="photography or illustration.")] = "photography",
+    ip_type: Annotated[str, typer.Option(help="other, stylized_scene, defined_character, ...")] = "other",
+    mode: Annotated[str, typer.Option(help="fully_automated or expert.")] = "fully_automated",
+    token_file: TokenFile = None,
+    token_stdin: TokenStdin = False,
+) -> None:
+    """Lint, upload and caption the folder, then train a tailored model and wait for it (progress bars)."""
+    _use_token(_read_token(token_file, token_stdin))
+    from flows.dataset import prepare_dataset
+    from flows.params import DatasetParams, ProjectParams, TrainingParams
+    from flows.training import train_model
+
+    async def run() -> object:
+        prepared = await prepare_dataset(
+            ProjectParams(project_name=project, ip_medium=ip_medium, ip_type=ip_type),
+            DatasetParams(name=dataset, images_dir=images_dir),
+        )
+        return await train_model(
+            prepared.project_id, prepared.dataset_id, TrainingParams(model_name=model, training_mode=mode)
+        )
+
+    trained = _run_with_progress(run)
+    typer.echo(f"model {trained.id}: {getattr(trained.status, 'value', trained.status)}")
+
+
+@app.command()
+def generate(
+    model_id: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--model-id", help="Tailored model id (omit with --lite)."),
+    ] = None,
+    prompt: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--prompt", "-p", help="A prompt (repeatable)."),
+    ] = None,
+    prompts_file: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="File of prompts: JSON list, JSON lines or one per line."),
+    ] = None,
+    lite: Annotated[bool, typer.Option("--lite", help="FIBO Lite instead of a tailored model.")] = False,
+    aspect_ratio: Annotated[str, typer.Option(help="1:1, 16:9, 9:16, 4:3, ...")] = "1:1",
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("bria-output"),
+    token_file: TokenFile = None,
+    token_stdin: TokenStdin = False,
+) -> None:
+    """Generate images (tailored model or FIBO Lite) into a folder, each with a JSON sidecar."""
+    _use_token(_read_token(token_file, token_stdin))
+    if lite:
+        from flows.generation import generate_lite
+
+        if not prompt or len(prompt) != 1:
+            raise typer.BadParameter("--lite takes exactly one --prompt")
+
+        async def run() -> object:
+            return await generate_lite(prompt=prompt[0], aspect_ratio=aspect_ratio, out_dir=out)
+    else:
+        if model_id is None:
+            raise typer.BadParameter("give --model-id, or --lite")
+        from flows.generation import generate_images
+        from flows.params import PromptSpec
+
+        async def run() -> object:
+            specs = [PromptSpec(prompt=p) for p in prompt or []]
+            return await generate_images(
+                model_id, specs or None, prompts_file=prompts_file, out_dir=out, aspect_ratio=aspect_ratio
+            )
+
+    files = _run_with_progress(run)
+    for f in files:
+        typer.echo(str(f.path))
+
+
+def _use_token(token: str | None) -> None:
+    import os
+
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # offline machines: no telemetry noise
+    if token:
+        os.environ["BRIA_API_TOKEN"] = token  # this process only; never a flow parameter or an argument
+
+
+def _run_with_progress(make_coro):  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from bria_api import BriaError
+    from deployments._progress_ui import progress_bars
+
+    try:
+        with progress_bars():
+            return asyncio.run(make_coro())
+    except BriaError as exc:
+        typer.echo(f"failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
 def _read_token(token_file: Path | None, token_stdin: bool) -> str | None:
     if token_file is not None:
         return token_file.read_text().strip() or None

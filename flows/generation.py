@@ -13,16 +13,23 @@ from pydantic import Field
 from bria_api.images import to_api_image
 from bria_api.models import GenerateLiteRequest, TailoredImageRequest
 from flows.params import AspectRatio, PromptSpec, load_prompts
+from tasks._progress import report
 from tasks.credentials import BriaCredentials
 from tasks.generation import GeneratedFile, generate_lite_image, generate_tailored_image
 
 
-async def _bounded(coros: list, limit: int) -> list:
+async def _bounded(coros: list, limit: int, key: str = "generate") -> list:
+    """Run at most ``limit`` jobs at once in this event loop (one rate governor for all of them)."""
     gate = asyncio.Semaphore(limit)
+    done = 0
 
     async def run(coro):
+        nonlocal done
         async with gate:
-            return await coro
+            result = await coro
+        done += 1
+        report(key, "generating images", done, len(coros))
+        return result
 
     return await asyncio.gather(*(run(c) for c in coros))
 

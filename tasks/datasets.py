@@ -22,6 +22,7 @@ from bria_api.models import (
     UploadType,
 )
 from tasks._common import TAGS, bria_client, retry_transient
+from tasks._progress import report
 from tasks.credentials import BriaCredentials
 
 # Reconciling tasks may be retried: they look before they act. NO_CACHE: the truth is Bria, not a cache.
@@ -133,9 +134,21 @@ async def upload_images(
 ) -> reconcile.UploadSummary:
     """Upload what the dataset is missing, ``concurrency`` at a time; each file exactly once."""
     logger = get_run_logger()
+    done = 0
+
+    def uploaded(entry: ManifestEntry) -> None:
+        nonlocal done
+        done += 1
+        report(f"upload-{dataset_id}", f"uploading to dataset {dataset_id}", done, len(manifest))
+
     async with bria_client(credentials) as bria:
         summary = await reconcile.upload_missing(
-            bria, dataset_id, manifest, concurrency=concurrency, increase_resolution=increase_resolution
+            bria,
+            dataset_id,
+            manifest,
+            concurrency=concurrency,
+            increase_resolution=increase_resolution,
+            on_uploaded=uploaded,
         )
     logger.info(
         "dataset %s: %d uploaded, %d already there, %d in the dataset",

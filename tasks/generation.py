@@ -27,7 +27,13 @@ from bria_api.models import (
 from tasks._common import TAGS, bria_client, retry_not_applied
 from tasks.credentials import BriaCredentials
 
-SUBMIT = dict(tags=TAGS, retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=retry_not_applied)
+SUBMIT = dict(
+    tags=TAGS,
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=retry_not_applied,
+    timeout_seconds=3600,
+)
 
 
 class GeneratedFile(BaseModel):

@@ -7,7 +7,7 @@ import random
 import time
 
 from prefect import get_run_logger, task
-from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
+from prefect.artifacts import acreate_progress_artifact, acreate_table_artifact, aupdate_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
@@ -15,6 +15,7 @@ from bria_api import BriaError, reconcile
 from bria_api.models import CheckpointList, TailoredModel, TrainingMode, TrainingParameters
 from bria_api.polling import PollSchedule, TrainingProgress, TrainingWaitTimeout, raise_for_terminal
 from tasks._common import TAGS, bria_client
+from tasks._progress import report
 from tasks.credentials import BriaCredentials
 from tasks.datasets import SAFE
 
@@ -99,6 +100,7 @@ async def wait_for_training(
         0.0, key=f"training-{model_id}", description=f"model {model_id}"
     )
     stall_reported, last_ok = False, time.monotonic()
+    timeline: list[dict[str, str]] = []
     async with bria_client(credentials) as bria:
         while True:
             try:
@@ -112,11 +114,28 @@ async def wait_for_training(
                 continue
             if progress.observe(model):
                 logger.info(progress.describe())
+                timeline.append(
+                    {
+                        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+                        "status": progress.status or "?",
+                        "note": progress.describe(),
+                    }
+                )
                 if progress.changes > 1 and model.known_status is not None and model.known_status.is_terminal:
                     emit_training_event(model.known_status.value.lower(), model, elapsed=progress.elapsed)
             await aupdate_progress_artifact(
                 artifact_id, progress.fraction * 100, description=progress.describe()
             )
+            report(
+                f"training-{model_id}",
+                f"training model {model_id}: {progress.status}",
+                progress.fraction * 100,
+                100,
+            )
+            if model.known_status is not None and model.known_status.is_terminal:
+                await acreate_table_artifact(
+                    timeline, key=f"training-timeline-{model_id}", description=f"Training of model {model_id}"
+                )
             if raise_for_terminal(model):
                 if progress.changes == 1:  # first look already Completed: still say so once
                     emit_training_event("completed", model, elapsed=progress.elapsed)

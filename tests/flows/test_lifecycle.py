@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 from PIL import Image
+from prefect.client.orchestration import get_client
 
 from bria_api import BriaValidationError
 from bria_api.polling import TrainingFailed, TrainingStopped, TrainingWaitTimeout
@@ -49,6 +50,10 @@ async def test_full_lifecycle(bria_env, image_dir, tmp_path):
     assert stats["trainings_started"] == 1
     assert stats["datasets"][str(result.dataset_id)]["images"] == 6
     assert stats["datasets"][str(result.dataset_id)]["duplicate_contents"] == 0
+    async with get_client() as prefect:
+        keys = {a.key for a in await prefect.read_artifacts()}
+    m = result.model_id
+    assert {"lint-report", "dataset-summary", f"training-{m}", f"training-timeline-{m}", f"gallery-model-{m}"} <= keys
 
 
 async def test_rerun_after_crash_mid_upload_uploads_only_the_missing(bria_env, image_dir):
