@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
@@ -53,8 +53,8 @@ async def generate_images(
     prompts_file: Path | None = None,
     out_dir: Path = Path("bria-output"),
     aspect_ratio: AspectRatio = "1:1",
-    model_influence: float = Field(default=1.0, ge=0.0, le=1.5),
-    concurrency: int = Field(default=4, ge=1, le=32),
+    model_influence: Annotated[float, Field(ge=0.0, le=1.5)] = 1.0,
+    concurrency: Annotated[int, Field(ge=1, le=32)] = 4,
     credentials: BriaCredentials | None = None,
 ) -> list[GeneratedFile]:
     """Generate a batch of images with a tailored model; each saved once, with a JSON sidecar.
@@ -98,9 +98,9 @@ async def generate_images(
 async def generate_lite(
     prompt: str,
     reference_image: str | None = None,
-    num_images: int = Field(default=1, ge=1, le=16),
+    num_images: Annotated[int, Field(ge=1, le=16)] = 1,
     aspect_ratio: AspectRatio = "1:1",
-    seed: int | None = Field(default=None, ge=0, le=2_147_483_647),
+    seed: Annotated[int | None, Field(ge=0, le=2_147_483_647)] = None,
     output_format: Literal["png", "jpeg"] = "png",
     out_dir: Path = Path("bria-output"),
     credentials: BriaCredentials | None = None,

@@ -41,7 +41,9 @@ def test_sigterm_during_training_stops_the_remote_model(bria_env, image_dir, tmp
     proc = subprocess.Popen([sys.executable, str(script), str(image_dir)], env=env, cwd=ROOT)
     try:
         deadline = time.monotonic() + 90
-        while not any(m["status"] == "InProgress" for m in _models(bria_env)):  # waits on the emulator's state
+        while not any(
+            m["status"] == "InProgress" for m in _models(bria_env)
+        ):  # waits on the emulator's state
             assert proc.poll() is None, "the flow died before training started"
             assert time.monotonic() < deadline, "training never started"
             time.sleep(0.2)
