@@ -24,6 +24,7 @@ from bria_api.models import (
     TailoredImageRequest,
     TailoredStructuredPromptRequest,
 )
+from bria_api.resources.generation import OPERATION_OF
 from tasks._common import TAGS, bria_client, retry_not_applied
 from tasks.credentials import BriaCredentials
 
@@ -69,7 +70,7 @@ def _reuse(path: Path, sidecar: Path) -> GeneratedFile | None:
 
 
 async def generate_to_file(
-    bria: BriaClient, request: Any, out_dir: Path, stem: str, *, extra: dict[str, Any], timeout: float
+    bria: BriaClient, request: Any, out_dir: Path, stem: str, *, timeout: float
 ) -> GeneratedFile:
     """Submit, wait, download, verify, and write the image with its sidecar (atomically)."""
     fmt = getattr(request, "output_type", None) or "png"
@@ -102,7 +103,8 @@ async def generate_to_file(
         "file": path.name,
         "sha256": sha,
         "created_at": datetime.now(UTC).isoformat(),
-        **extra,
+        "operation": OPERATION_OF[type(request)],
+        "model_id": getattr(request, "tailored_model_id", None),
     }
     tmp = path.with_name(path.name + ".part")
     tmp.write_bytes(data)
@@ -123,8 +125,7 @@ async def generate_tailored_image(
 ) -> GeneratedFile:
     """One tailored-model image (async job, polled), saved with its sidecar; reused if already there."""
     async with bria_client(credentials) as bria:
-        extra = {"operation": "image-generate-tailored", "model_id": request.tailored_model_id}
-        result = await generate_to_file(bria, request, out_dir, stem, extra=extra, timeout=timeout)
+        result = await generate_to_file(bria, request, out_dir, stem, timeout=timeout)
     get_run_logger().info("%s %s", "reused" if result.reused else "generated", result.path.name)
     return result
 
@@ -139,8 +140,7 @@ async def generate_lite_image(
 ) -> GeneratedFile:
     """One FIBO Lite image (native ``/v2/image/generate/lite``), saved with its sidecar."""
     async with bria_client(credentials) as bria:
-        extra = {"operation": "image-generate-lite", "model_id": None}
-        return await generate_to_file(bria, request, out_dir, stem, extra=extra, timeout=timeout)
+        return await generate_to_file(bria, request, out_dir, stem, timeout=timeout)
 
 
 @task(
@@ -168,5 +168,4 @@ async def image_to_video(
 ) -> GeneratedFile:
     """A 5-second video from an image with a tailored model, saved with its sidecar."""
     async with bria_client(credentials) as bria:
-        extra = {"operation": "generate-video-from-tailored-image", "model_id": request.tailored_model_id}
-        return await generate_to_file(bria, request, out_dir, stem, extra=extra, timeout=timeout)
+        return await generate_to_file(bria, request, out_dir, stem, timeout=timeout)
