@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -11,6 +12,7 @@ from bria_api.models import TailoredModel, TrainingMode
 from bria_api.polling import PollSchedule
 from flows.params import TrainingParams
 from tasks.credentials import BriaCredentials
+from tasks.registry import TrainingRecord, drop_record, read_record, save_record
 from tasks.training import ensure_model, start_training, stop_training, wait_for_training
 
 # flow-run id -> (model id, credentials): what a cancellation hook must stop, in this process.
@@ -31,6 +33,21 @@ async def stop_remote_training(flow: Any, flow_run: Any, state: Any) -> None:
     model = await stop_training.fn(model_id, credentials)
     get_run_logger().warning(
         "run %s: stopped remote training of model %s (%s)", state.name, model_id, model.status
+    )
+
+
+async def register_owner(model: TailoredModel, run_id: str | None, expected_seconds: float) -> None:
+    """Record this run as the owner of the training (kept across re-attaches: started_at is not reset)."""
+    previous = await read_record(model.id)
+    await save_record(
+        TrainingRecord(
+            model_id=model.id,
+            model_name=model.name,
+            flow_run_id=run_id,
+            started_at=previous.started_at if previous else datetime.now(UTC),
+            expected_seconds=expected_seconds,
+            last_status=str(getattr(model.status, "value", model.status)),
+        )
     )
 
 
@@ -70,6 +87,7 @@ async def train_model(
     )
     remember_training(run_id, model.id, credentials)  # before the start: a signal may land mid-request
     model = await start_training(model.id, training.expert, credentials)
+    await register_owner(model, run_id, training.expected_hours * 3600)
     schedule = PollSchedule(initial=training.poll_initial_seconds, maximum=training.poll_max_seconds)
     model = await wait_for_training(
         model.id,
@@ -79,6 +97,7 @@ async def train_model(
         credentials=credentials,
     )
     forget_training(run_id)
+    await drop_record(model.id)
     get_run_logger().info("model %s trained (%s)", model.id, model.status)
     await acreate_markdown_artifact(
         f"## Model `{model.name}` (id {model.id})\n\nstatus **{model.status}**, mode {model.training_mode}, "

@@ -20,9 +20,26 @@ from tasks.credentials import BriaCredentials
 from tasks.datasets import SAFE
 
 
-def emit_training_event(kind: str, model: TailoredModel, **payload: object) -> None:
-    """``bria.model.training.<kind>`` about ``bria.model.<id>``; inside a run, Prefect relates the run."""
+def emit_training_event(
+    kind: str, model: TailoredModel, owner_flow_run_id: str | None = None, **payload: object
+) -> None:
+    """``bria.model.training.<kind>`` about ``bria.model.<id>``.
+
+    Inside a run Prefect relates that run; ``owner_flow_run_id`` (from the watcher) names the run waiting for
+    this training, listed first so an automation's ResumeFlowRun resumes that one.
+    """
+    related = (
+        [
+            {
+                "prefect.resource.id": f"prefect.flow-run.{owner_flow_run_id}",
+                "prefect.resource.role": "flow-run",
+            }
+        ]
+        if owner_flow_run_id
+        else None
+    )
     emit_event(
+        related=related,
         event=f"bria.model.training.{kind}",
         resource={
             "prefect.resource.id": f"bria.model.{model.id}",

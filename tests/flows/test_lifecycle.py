@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
 import pytest
 from PIL import Image
 from prefect.client.orchestration import get_client
-from prefect.events.filters import EventFilter, EventResourceFilter
 
 from bria_api import BriaValidationError
 from bria_api.polling import TrainingFailed, TrainingStopped, TrainingWaitTimeout
@@ -17,6 +15,7 @@ from flows.dataset import prepare_dataset
 from flows.lifecycle import tailored_lifecycle
 from flows.params import DatasetParams, ProjectParams, PromptSpec, TrainingParams
 from flows.training import train_model
+from tests.flows.events import events_about
 
 FAST = {"poll_initial_seconds": 0.2, "poll_max_seconds": 0.5}
 
@@ -62,25 +61,8 @@ async def test_full_lifecycle(bria_env, image_dir, tmp_path):
         f"training-timeline-{m}",
         f"gallery-model-{m}",
     } <= keys
-    names = await _training_events(
-        f"bria.model.{m}", want={"bria.model.training.started", "bria.model.training.completed"}
-    )
-    assert {"bria.model.training.started", "bria.model.training.completed"} <= names
-
-
-async def _training_events(resource_id: str, want: set[str], timeout: float = 30.0) -> set[str]:
-    """Events reach the server asynchronously: read them back until the expected ones are there."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    names: set[str] = set()
-    async with get_client() as prefect:
-        while not want <= names and asyncio.get_running_loop().time() < deadline:
-            page = await prefect.read_events(
-                EventFilter(resource=EventResourceFilter(id=[resource_id])), limit=50
-            )
-            names = {e.event for e in page.events if e.resource.id == resource_id}
-            if not want <= names:
-                await asyncio.sleep(0.5)
-    return names
+    want = {"bria.model.training.started", "bria.model.training.completed"}
+    assert want <= {e.event for e in await events_about(f"bria.model.{m}", want)}
 
 
 async def test_rerun_after_crash_mid_upload_uploads_only_the_missing(bria_env, image_dir):

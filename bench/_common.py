@@ -1,0 +1,305 @@
+"""Shared benchmark plumbing: emulator, env, Prefect harness, alternation, peak RSS, images, machine info."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bria_emulator.config import EmulatorConfig
+from bria_emulator.server import EmulatorServer
+
+TOKEN = "bench-token-5d1c0e"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    """One row of RESULTS.md."""
+
+    name: str
+    goal: str
+    figure: str
+    ratio: float | None = None
+    status: str = "report"  # pass | miss | report | pending
+    details: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def verdict(ok: bool) -> str:
+    return "pass" if ok else "miss"
+
+
+# --- emulator ------------------------------------------------------------------------------------
+
+
+class BenchEmulator(EmulatorServer):
+    """An emulator that remembers its fault profile, so ``fresh()`` restores it after a reset."""
+
+    def __init__(self, config: EmulatorConfig, faults: dict[str, Any]) -> None:
+        super().__init__(config)
+        self.profile = faults
+
+    def fresh(self) -> None:
+        self.reset()  # reset() also clears faults: put the benchmark's latency and caps back
+        self.set_faults(self.profile)
+
+    def runtime(self) -> Any:
+        """The in-process emulator state (for invariants the HTTP stats do not expose)."""
+        return self.app.state.runtime
+
+
+@contextlib.contextmanager
+def patched_env(**values: str | None) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
+def emulator(
+    *,
+    latency_ms: float = 0.0,
+    rpm_cap: int | None = None,
+    max_concurrent_jobs: int | None = None,
+    time_scale: float = 1.0,
+    training_seconds: float | None = None,
+    generation_seconds: float = 10.0,
+    client_rpm: float = 100_000.0,
+    client_concurrency: int | None = None,
+    wrap_app: Callable[[Any], Any] | None = None,
+) -> Iterator[BenchEmulator]:
+    """Start an emulator with these caps and point BRIA_* at it (the flows' credentials=None path).
+
+    ``client_rpm`` is the client's BRIA_REQUESTS_PER_MINUTE: set it to the emulator's cap when there is
+    one; with no cap it is set high, as the test suite does, so the governor never paces.
+    """
+    config = EmulatorConfig(
+        api_token=TOKEN,
+        time_scale=time_scale,
+        training_seconds=training_seconds,
+        generation_seconds=generation_seconds,
+    )
+    faults: dict[str, Any] = {"latency_ms": latency_ms}
+    if rpm_cap is not None:
+        faults["rpm_cap"] = rpm_cap
+    if max_concurrent_jobs is not None:
+        faults["max_concurrent_jobs"] = max_concurrent_jobs
+    server = BenchEmulator(config, faults)
+    if wrap_app is not None:
+        server.app = wrap_app(server.app)  # before start(): uvicorn serves whatever .app is then
+    with server:
+        server.set_faults(faults)
+        env = {
+            "BRIA_API_TOKEN": TOKEN,
+            "BRIA_BASE_URL": server.url,
+            "BRIA_REQUESTS_PER_MINUTE": str(rpm_cap if rpm_cap is not None else client_rpm),
+            "BRIA_MAX_CONCURRENCY": str(client_concurrency) if client_concurrency else None,
+        }
+        with patched_env(**env):
+            yield server
+
+
+def request_counts(emu: EmulatorServer) -> dict[str, int]:
+    """Requests per operationId as the emulator saw them (429s included)."""
+    return {op: v["requests"] for op, v in emu.stats()["operations"].items()}
+
+
+# --- Prefect -------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def prefect_harness(*, force_new: bool = False) -> Iterator[None]:
+    """A Prefect test harness with heartbeats off; reuses one already running (pytest's session harness).
+
+    The harness costs ~20 s to start on 2 cores, so ``bench.run`` starts one for every benchmark and the
+    smoke tests reuse the one of ``tests/flows/conftest.py``.
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        if PREFECT_API_URL.value() and not force_new:
+            yield
+            return
+        from prefect.testing.utilities import prefect_test_harness
+
+        with prefect_test_harness(server_startup_timeout=120):
+            yield
+
+
+# --- alternation ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Samples:
+    runs: dict[str, list[dict[str, Any]]]
+
+    def seconds(self, name: str) -> list[float]:
+        return [r["seconds"] for r in self.runs[name]]
+
+    def median(self, name: str, key: str = "seconds") -> float:
+        return statistics.median(r[key] for r in self.runs[name])
+
+    def ratio(self, a: str, b: str) -> float:
+        return self.median(a) / self.median(b)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            name: {"median_s": round(self.median(name), 3), "runs_s": [round(s, 3) for s in self.seconds(name)]}
+            for name in self.runs
+        }
+
+
+def alternate(
+    variants: dict[str, Callable[[], dict[str, Any]]], rounds: int, warmup: int = 1, log: bool = True
+) -> Samples:
+    """Run A, B, A, B... (this machine is noisy: drift hits every variant alike); warm-up rounds dropped.
+
+    Each variant returns a dict with at least ``seconds`` (timed by the variant itself, setup excluded).
+    """
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+    for round_no in range(warmup + rounds):
+        for name, fn in variants.items():
+            sample = fn()
+            if log:
+                tag = "warm-up" if round_no < warmup else f"round {round_no - warmup + 1}"
+                print(f"    {tag:8} {name:28} {sample['seconds']:8.3f} s", flush=True)
+            if round_no >= warmup:
+                runs[name].append(sample)
+    return Samples(runs)
+
+
+# --- peak RSS in a child process ------------------------------------------------------------------
+
+
+def run_child(target: str, kwargs: dict[str, Any], timeout: float = 1800) -> dict[str, Any]:
+    """Run ``module:function(**kwargs)`` in a fresh interpreter; returns its JSON result (with peak RSS).
+
+    A child process so the parent's emulator, images and Prefect do not count in the measured RSS.
+    """
+    cmd = [sys.executable, "-m", "bench._child", target, json.dumps(kwargs)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{target} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def proc_status_kb(field_name: str) -> int | None:
+    """VmRSS / VmHWM of this process in KiB (Linux), else None."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def reset_peak_rss() -> bool:
+    """Reset VmHWM to the current RSS (Linux: write 5 to clear_refs), so the peak is the next step's."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+def jpeg(width: int, height: int, seed: int, *, noise: float = 12.0, quality: int = 85) -> bytes:
+    """A distinct photo-like JPEG: seeded wave pattern plus sensor-like noise (1024 px: ~250 KB)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    channels = []
+    for _ in range(3):
+        fx, fy, phase = rng.uniform(0.002, 0.02, 2).tolist() + [rng.uniform(0, 6.28)]
+        channels.append(127 + 100 * np.sin(x * fx + y * fy + phase))
+    pixels = np.stack(channels, -1) + rng.normal(0, noise, (height, width, 3))
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def write_dataset(folder: Path, n: int, *, side: int = 1024) -> Path:
+    """``n`` distinct ``side`` px JPEGs (content differs, so lint finds no near duplicates)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (folder / f"shot-{i:03d}.jpg").write_bytes(jpeg(side, side, seed=1000 + i))
+    return folder
+
+
+def write_big_jpegs(folder: Path, n: int, *, megabytes: float = 4.0) -> Path:
+    """``n`` distinct JPEGs of ~``megabytes`` each: one noisy base image, a different COM segment per file
+    (distinct sha256, still a valid JPEG), so 200 of them take seconds to write, not minutes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    width = int(2500 * (megabytes / 4.0) ** 0.5)
+    base = jpeg(width, width * 3 // 4, seed=7, noise=40.0, quality=95)
+    for i in range(n):
+        comment = f"bench image {i:05d}".encode()
+        segment = b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment
+        (folder / f"big-{i:03d}.jpg").write_bytes(base[:2] + segment + base[2:])
+    return folder
+
+
+# --- machine -------------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, str]:
+    import prefect
+
+    cpu = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = proc_meminfo_gb()
+    return {
+        "nproc": str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()),
+        "cpu": cpu,
+        "memory": f"{mem:.0f} GB" if mem else "?",
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "prefect": prefect.__version__,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def proc_meminfo_gb() -> float | None:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 1024**2
+    return None
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - started, value

@@ -1,0 +1,97 @@
+"""The watcher (progress and resume events for waiting runs) and the reaper (orphaned trainings)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from prefect import flow
+
+from bria_api import BriaClient
+from flows.dataset import prepare_dataset
+from flows.params import DatasetParams, ProjectParams
+from flows.reaper import reap_orphans
+from flows.watcher import watch_trainings
+from tasks.registry import TrainingRecord, read_record, save_record
+from tests.flows.events import events_about
+
+
+@flow
+def doomed() -> None:
+    raise RuntimeError("the owner run dies")
+
+
+async def _training(image_dir, name="m") -> int:
+    prepared = await prepare_dataset(
+        ProjectParams(project_name="Brand"),
+        DatasetParams(name="d", images_dir=image_dir, caption_poll_seconds=0.1),
+    )
+    async with BriaClient() as bria:
+        model = await bria.models.create(name, prepared.dataset_id)
+        await bria.models.start_training(model.id)
+    return model.id
+
+
+def _status(emulator, model_id: int) -> str:
+    r = httpx.get(f"{emulator.url}/v1/tailored-gen/models/{model_id}", headers={"api_token": emulator.token})
+    return r.json()["status"]
+
+
+def _slow_clock(emulator, scale: float) -> None:
+    httpx.post(f"{emulator.url}/_emulator/clock", json={"time_scale": scale})
+
+
+async def test_watcher_reports_progress_then_emits_completion_for_the_owner(bria_env, image_dir):
+    _slow_clock(bria_env, 0.001)
+    try:
+        model_id = await _training(image_dir)
+        owner = "0b8f6d8e-0000-4000-8000-00000000abcd"
+        await save_record(TrainingRecord(model_id=model_id, flow_run_id=owner, started_at=datetime.now(UTC)))
+        [row] = await watch_trainings()
+        assert row["status"] == "InProgress" and row["action"] == "waiting"
+        bria_env.advance(7 * 3600)
+        [row] = await watch_trainings()
+        assert row["action"] == "emitted bria.model.training.completed"
+        assert await read_record(model_id) is None  # done: nobody waits any more
+        assert await watch_trainings() == []
+    finally:
+        _slow_clock(bria_env, 3600)
+    events = await events_about(f"bria.model.{model_id}", {"bria.model.training.completed"})
+    completed = [e for e in events if e.event == "bria.model.training.completed"]
+    assert completed and completed[0].related[0].id == f"prefect.flow-run.{owner}"
+
+
+async def test_watcher_reports_a_stall_once(bria_env, image_dir):
+    _slow_clock(bria_env, 0.001)
+    try:
+        model_id = await _training(image_dir)
+        long_ago = datetime.now(UTC) - timedelta(hours=9)
+        await save_record(TrainingRecord(model_id=model_id, started_at=long_ago, expected_seconds=5 * 3600))
+        assert (await watch_trainings())[0]["action"] == "emitted bria.model.training.stalled"
+        assert (await watch_trainings())[0]["action"] == "waiting"
+    finally:
+        _slow_clock(bria_env, 3600)
+
+
+async def test_reaper_stops_trainings_whose_owner_died(bria_env, image_dir):
+    _slow_clock(bria_env, 0.001)
+    try:
+        owned = await _training(image_dir, "owned")
+        unregistered = await _training(image_dir, "someone-else")
+        dead = doomed(return_state=True).state_details.flow_run_id
+        await save_record(
+            TrainingRecord(
+                model_id=owned, flow_run_id=str(dead), started_at=datetime.now(UTC) - timedelta(hours=1)
+            )
+        )
+        report = await reap_orphans(dry_run=True)
+        assert [r["action"] for r in report] == ["would stop (dry run)"] and _status(
+            bria_env, owned
+        ) == "InProgress"
+        report = await reap_orphans()
+        assert [r["model"] for r in report] == [owned]
+        bria_env.advance(120)
+        assert _status(bria_env, owned) == "Stopped"
+        assert _status(bria_env, unregistered) == "InProgress"  # not ours: untouched by default
+    finally:
+        _slow_clock(bria_env, 3600)
