@@ -50,6 +50,7 @@ class BenchEmulator(EmulatorServer):
     def __init__(self, config: EmulatorConfig, faults: dict[str, Any]) -> None:
         super().__init__(config)
         self.profile = faults
+        self.emulator_app = self.app  # .app may be wrapped (bench._bria.Recorder); this stays the FastAPI app
 
     def fresh(self) -> None:
         self.reset()  # reset() also clears faults: put the benchmark's latency and caps back
@@ -57,7 +58,7 @@ class BenchEmulator(EmulatorServer):
 
     def runtime(self) -> Any:
         """The in-process emulator state (for invariants the HTTP stats do not expose)."""
-        return self.app.state.runtime
+        return self.emulator_app.state.runtime
 
 
 @contextlib.contextmanager

@@ -87,7 +87,7 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
         status=verdict(ratio <= 1.2),
         details={"params": p, "runs": runs, "step_ratio": round(step["big"] / max(1, step["small"]), 3)},
         notes=[
-            f"~{p["megabytes"]:g} MB noisy photo-like JPEGs, upload concurrency {p['concurrency']}; peak = "
+            f"~{p['megabytes']:g} MB noisy photo-like JPEGs, upload concurrency {p['concurrency']}; peak = "
             "VmHWM of the child process after resetting it (clear_refs) just before the step, so it includes "
             "the interpreter and client baseline; 'step alone' subtracts the RSS measured before the step.",
         ],

@@ -29,8 +29,30 @@ TokenStdin = Annotated[
 ]
 
 
+webhooks_app = typer.Typer(help="Receive Bria's job webhooks as Prefect events.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+
 def main() -> None:
     app()
+
+
+@webhooks_app.command("serve")
+def webhooks_serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+    tolerance: Annotated[float, typer.Option(help="Accepted clock skew of deliveries, seconds.")] = 300.0,
+    token_file: TokenFile = None,
+    token_stdin: TokenStdin = False,
+) -> None:
+    """Verify Bria's signed deliveries at /bria/webhook and post each as a Prefect event."""
+    from bria_api import BriaSettings, WebhookVerifier
+    from deployments.webhooks import WEBHOOK_PATH, serve
+
+    token = _read_token(token_file, token_stdin)
+    secret = token or BriaSettings().require_token().get_secret_value()  # the signing key is the API token
+    typer.echo(f"webhook receiver on http://{host}:{port}{WEBHOOK_PATH}", err=True)
+    serve(host, port, WebhookVerifier(secret, tolerance_seconds=tolerance))
 
 
 @app.command()
