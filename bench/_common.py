@@ -146,7 +146,8 @@ def prefect_harness(*, force_new: bool = False) -> Iterator[None]:
             return
         from prefect.testing.utilities import prefect_test_harness
 
-        with prefect_test_harness(server_startup_timeout=120):
+        # analytics off: the harness's server has no internet here, and its telemetry write races SQLite
+        with patched_env(PREFECT_SERVER_ANALYTICS_ENABLED="false"), prefect_test_harness(server_startup_timeout=120):
             yield
 
 

@@ -37,6 +37,21 @@ def main() -> None:
     app()
 
 
+@app.command()
+def deploy(
+    work_pool: Annotated[str, typer.Option(help="Process work pool to create/use.")] = "bria-process",
+    requests_per_minute: Annotated[
+        int, typer.Option(help="Bria plan budget for the shared 'bria-api' limit.")
+    ] = 60,
+) -> None:
+    """Create every deployment (with schedules), the work pool, the block type, the rate limit and automations."""
+    from deployments.deploy import deploy_all
+
+    for name in deploy_all(work_pool, requests_per_minute):
+        typer.echo(f"deployed {name}")
+    typer.echo(f"next: prefect worker start --pool {work_pool}")
+
+
 @webhooks_app.command("serve")
 def webhooks_serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",

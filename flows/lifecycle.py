@@ -1,22 +1,40 @@
-"""``tailored_lifecycle``: prepare the dataset → train the model → generate sample images."""
+"""``tailored_lifecycle``: prepare the dataset → train the model → generate sample images.
+
+Two ways to wait for the 4-6 h training:
+- ``poll`` (CLI, tests, short runs): the ``train_model`` subflow polls; one process is held throughout.
+- ``suspend`` (deployments): after ``start_training`` the run suspends and its process exits; nothing is
+  held. The watcher sees the training end and emits an event; an automation resumes this run, which starts
+  again from the top: persisted results come back cached, and every step reconciles with Bria anyway, so
+  nothing is created, uploaded or trained twice.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, runtime
+from prefect.artifacts import acreate_progress_artifact
+from prefect.flow_runs import suspend_flow_run
 from pydantic import BaseModel
 
+from bria_api.models import TailoredModel, TrainingMode
+from bria_api.polling import raise_for_terminal
 from flows.dataset import prepare_dataset
 from flows.generation import generate_images
 from flows.params import DatasetParams, ProjectParams, PromptSpec, TrainingParams
-from flows.training import train_model
+from flows.training import register_owner, train_model
 from tasks.credentials import BriaCredentials
+from tasks.registry import drop_record, read_record, save_record
+from tasks.training import ensure_model, read_model, start_training
 
 DEFAULT_SAMPLES = [
     PromptSpec(prompt="The product on a clean studio background, soft light", seed=1, aspect_ratio="1:1"),
     PromptSpec(prompt="The product in a lifestyle scene, morning light", seed=2, aspect_ratio="16:9"),
 ]
+_MAX_SUSPENSIONS = (
+    4  # a resume before the training ended (e.g. by hand) suspends again, a bounded number of times
+)
 
 
 class LifecycleResult(BaseModel):
@@ -26,13 +44,48 @@ class LifecycleResult(BaseModel):
     images: list[Path]
 
 
-@flow(name="tailored-lifecycle", flow_run_name="lifecycle-{project.project_name}")
+async def _train_hold_free(
+    project_id: int, dataset_id: int, training: TrainingParams, credentials: BriaCredentials | None
+) -> TailoredModel:
+    """Start (or re-attach to) the training, then suspend until the watcher's event resumes this run."""
+    run_id = str(runtime.flow_run.id) if runtime.flow_run.id else None
+    model = await ensure_model(
+        project_id, dataset_id, training.model_name, TrainingMode(training.training_mode), credentials
+    )
+    model = await start_training(model.id, training.expert, credentials)
+    for attempt in range(_MAX_SUSPENSIONS):
+        model = await read_model(model.id, credentials)
+        if raise_for_terminal(model):
+            await drop_record(model.id)
+            return model
+        if attempt == 0 and await read_record(model.id) is None:
+            await register_owner(model, run_id, training.expected_hours * 3600)
+            record = await read_record(model.id)
+            if record is not None:
+                record.progress_artifact_id = str(
+                    await acreate_progress_artifact(
+                        0.0, key=f"training-{model.id}", description="waiting (suspended)"
+                    )
+                )
+                await save_record(record)
+        get_run_logger().info(
+            "model %s training: suspending this run until the watcher reports its end", model.id
+        )
+        # The key makes a resumed run (which starts from the top) pass this point instead of suspending again.
+        await suspend_flow_run(
+            timeout=int(training.max_wait_hours * 3600), key=f"bria-train-{model.id}-{attempt}"
+        )
+    raise RuntimeError(f"model {model.id} still {model.status} after {_MAX_SUSPENSIONS} resumes")
+
+
+@flow(name="tailored-lifecycle", flow_run_name="lifecycle-{project.project_name}", persist_result=True)
 async def tailored_lifecycle(
     project: ProjectParams,
     dataset: DatasetParams,
     training: TrainingParams,
     samples: list[PromptSpec] = DEFAULT_SAMPLES,  # noqa: B006 - pydantic parameters, never mutated
     out_dir: Path = Path("bria-output"),
+    wait_mode: Literal["poll", "suspend"] = "poll",
     credentials: BriaCredentials | None = None,
 ) -> LifecycleResult:
     """The whole tailored-generation lifecycle; every step re-attaches on a re-run, so nothing is paid twice.
@@ -43,10 +96,15 @@ async def tailored_lifecycle(
         training: The model, its training mode and how to wait for it.
         samples: Prompts rendered with the trained model at the end.
         out_dir: Where images and their JSON sidecars are written.
+        wait_mode: poll (hold a process while training) or suspend (release it; needs a deployment, the watcher
+            and the resume automation created by `bria-flows deploy`).
         credentials: A BriaCredentials block; defaults to BRIA_API_TOKEN / BRIA_BASE_URL.
     """
     prepared = await prepare_dataset(project, dataset, credentials)
-    model = await train_model(prepared.project_id, prepared.dataset_id, training, credentials)
+    if wait_mode == "suspend":
+        model = await _train_hold_free(prepared.project_id, prepared.dataset_id, training, credentials)
+    else:
+        model = await train_model(prepared.project_id, prepared.dataset_id, training, credentials)
     files = await generate_images(model.id, samples, out_dir=out_dir, credentials=credentials)
     get_run_logger().info("lifecycle done: model %s, %d sample images in %s", model.id, len(files), out_dir)
     return LifecycleResult(

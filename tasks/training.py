@@ -171,3 +171,10 @@ async def list_checkpoints(model_id: int, credentials: BriaCredentials | None = 
     """Checkpoints of an expert-mode model (after it completed)."""
     async with bria_client(credentials) as bria:
         return await bria.models.list_checkpoints(model_id)
+
+
+@task(name="read-model", task_run_name="read-model-{model_id}", timeout_seconds=300, **SAFE)
+async def read_model(model_id: int, credentials: BriaCredentials | None = None) -> TailoredModel:
+    """The model as Bria sees it now (never cached)."""
+    async with bria_client(credentials) as bria:
+        return await bria.models.get(model_id)

@@ -1,0 +1,152 @@
+"""``bria-flows deploy``: every user-facing flow as a deployment on a process work pool, plus what they need.
+
+Creates (idempotently): the work pool, the ``bria-credentials`` block type, the ``bria-api`` global rate
+limit, one deployment per flow with its schedules, the automation that resumes a suspended lifecycle run
+when the watcher reports its training ended, and a trigger that can start a standalone generation from the
+same event. Nothing secret is written anywhere: credentials are a block chosen at run time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, WorkPoolCreate
+from prefect.events.actions import ResumeFlowRun
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
+from prefect.exceptions import ObjectNotFound
+from prefect.schedules import Cron, Interval
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK_POOL = "bria-process"
+RATE_LIMIT = "bria-api"
+RESUME_AUTOMATION = "bria-resume-lifecycle-on-training-end"
+TRAINING_ENDED = [
+    "bria.model.training.completed",
+    "bria.model.training.failed",
+    "bria.model.training.stopped",
+]
+
+
+@dataclass
+class Spec:
+    name: str
+    entrypoint: str
+    description: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    schedules: list = field(default_factory=list)
+    concurrency_limit: int | None = None
+    triggers: list = field(default_factory=list)
+
+
+def specs() -> list[Spec]:
+    return [
+        Spec(
+            "prepare-dataset",
+            "flows/dataset.py:prepare_dataset",
+            "Lint, upload, caption and complete a dataset.",
+        ),
+        Spec(
+            "train-model", "flows/training.py:train_model", "Train a tailored model and wait (polling mode)."
+        ),
+        Spec(
+            "lifecycle",
+            "flows/lifecycle.py:tailored_lifecycle",
+            "Prepare → train → sample images; waits for training without holding a worker (suspend mode).",
+            parameters={"wait_mode": "suspend"},
+        ),
+        Spec(
+            "generate",
+            "flows/generation.py:generate_images",
+            "Batch generation with a tailored model. The nightly schedule is created paused: set its "
+            "model_id and prompts_file, then activate it.",
+            schedules=[Cron("0 2 * * *", timezone="UTC", active=False, slug="nightly")],
+            triggers=[
+                DeploymentEventTrigger(
+                    name="generate-when-training-completes",
+                    enabled=False,  # opt in from the UI: it spends credits on every completed training
+                    expect={"bria.model.training.completed"},
+                    match={"prefect.resource.id": "bria.model.*"},
+                    parameters={"model_id": "{{ event.resource['bria.model-id'] }}"},
+                )
+            ],
+        ),
+        Spec("generate-lite", "flows/generation.py:generate_lite", "FIBO Lite text-to-image."),
+        Spec(
+            "training-watcher",
+            "flows/watcher.py:watch_trainings",
+            "Checks every waiting training; emits the events that resume suspended lifecycle runs.",
+            schedules=[Interval(300, slug="every-5-minutes")],
+            concurrency_limit=1,
+        ),
+        Spec(
+            "orphan-reaper",
+            "flows/reaper.py:reap_orphans",
+            "Stops trainings whose owning run was cancelled or crashed.",
+            schedules=[Cron("17 * * * *", timezone="UTC", slug="hourly")],
+            concurrency_limit=1,
+        ),
+    ]
+
+
+async def _ensure_infrastructure(work_pool: str, requests_per_minute: int) -> None:
+    from tasks.credentials import BriaCredentials
+
+    async with get_client() as client:
+        try:
+            await client.read_work_pool(work_pool)
+        except ObjectNotFound:
+            await client.create_work_pool(WorkPoolCreate(name=work_pool, type="process"))
+        try:
+            await client.read_global_concurrency_limit_by_name(RATE_LIMIT)
+        except ObjectNotFound:
+            await client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(
+                    name=RATE_LIMIT, limit=requests_per_minute, slot_decay_per_second=requests_per_minute / 60
+                )
+            )
+        if not await client.read_automations_by_name(RESUME_AUTOMATION):
+            await client.create_automation(
+                AutomationCore(
+                    name=RESUME_AUTOMATION,
+                    description="Resume the lifecycle run waiting for a training (the event's related flow run).",
+                    trigger=EventTrigger(
+                        expect=set(TRAINING_ENDED),
+                        match={"prefect.resource.id": "bria.model.*"},
+                        posture=Posture.Reactive,
+                        threshold=1,
+                    ),
+                    actions=[ResumeFlowRun()],
+                )
+            )
+    await BriaCredentials.register_type_and_schema()
+
+
+def deploy_all(work_pool: str = WORK_POOL, requests_per_minute: int = 60) -> list[str]:
+    """Create or update everything; returns the deployment names."""
+    asyncio.run(_ensure_infrastructure(work_pool, requests_per_minute))
+    from prefect import flow as prefect_flow
+
+    names = []
+    for spec in specs():
+        loaded = prefect_flow.from_source(source=str(ROOT), entrypoint=spec.entrypoint)
+        loaded.deploy(
+            name=spec.name,
+            work_pool_name=work_pool,
+            description=spec.description,
+            parameters=spec.parameters or None,
+            schedules=spec.schedules or None,
+            concurrency_limit=spec.concurrency_limit,
+            triggers=spec.triggers or None,
+            tags=["bria"],
+            build=False,
+            push=False,
+            print_next_steps=False,
+            ignore_warnings=True,
+        )
+        names.append(f"{loaded.name}/{spec.name}")
+    return names
