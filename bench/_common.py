@@ -7,6 +7,7 @@ import io
 import json
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -61,6 +62,48 @@ class BenchEmulator(EmulatorServer):
         return self.emulator_app.state.runtime
 
 
+class ProcessEmulator(BenchEmulator):
+    """The same emulator in a process of its own (``python -m bria_emulator``): its CPU work (decoding
+    uploads, parsing 300 KB JSON bodies) then runs beside the client, as Bria's servers would, instead of
+    taking turns with it on one GIL. Admin helpers are HTTP, so they work unchanged."""
+
+    def start(self, timeout: float = 30.0) -> ProcessEmulator:
+        with socket.socket() as s:
+            s.bind((self.host, 0))
+            self.port = s.getsockname()[1]
+        c = self.config
+        cmd = [sys.executable, "-m", "bria_emulator", "--host", self.host, "--port", str(self.port)]
+        cmd += ["--time-scale", str(c.time_scale), "--generation-seconds", str(c.generation_seconds)]
+        if c.training_seconds is not None:
+            cmd += ["--training-seconds", str(c.training_seconds)]
+        env = {**os.environ, "BRIA_API_TOKEN": self.token}  # never on the command line
+        self._proc = subprocess.Popen(
+            cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(OSError):
+                socket.create_connection((self.host, self.port), timeout=1).close()
+                return self
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("Bria emulator process failed to start")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        proc = getattr(self, "_proc", None)
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            self._proc = None
+        super().stop(timeout)
+
+    def runtime(self) -> Any:
+        raise RuntimeError("the emulator runs in another process: use its HTTP admin API")
+
+
 @contextlib.contextmanager
 def patched_env(**values: str | None) -> Iterator[None]:
     old = {k: os.environ.get(k) for k in values}
@@ -91,9 +134,11 @@ def emulator(
     client_rpm: float = 100_000.0,
     client_concurrency: int | None = None,
     wrap_app: Callable[[Any], Any] | None = None,
+    process: bool = False,
 ) -> Iterator[BenchEmulator]:
     """Start an emulator with these caps and point BRIA_* at it (the flows' credentials=None path).
 
+    ``process=True`` runs it as a separate process (see ``ProcessEmulator``).
     ``client_rpm`` is the client's BRIA_REQUESTS_PER_MINUTE: set it to the emulator's cap when there is
     one; with no cap it is set high, as the test suite does, so the governor never paces.
     """
@@ -108,8 +153,9 @@ def emulator(
         faults["rpm_cap"] = rpm_cap
     if max_concurrent_jobs is not None:
         faults["max_concurrent_jobs"] = max_concurrent_jobs
-    server = BenchEmulator(config, faults)
+    server = (ProcessEmulator if process else BenchEmulator)(config, faults)
     if wrap_app is not None:
+        assert not process, "an ASGI wrapper needs the emulator in this process"
         server.app = wrap_app(server.app)  # before start(): uvicorn serves whatever .app is then
     with server:
         server.set_faults(faults)
@@ -147,7 +193,10 @@ def prefect_harness(*, force_new: bool = False) -> Iterator[None]:
         from prefect.testing.utilities import prefect_test_harness
 
         # analytics off: the harness's server has no internet here, and its telemetry write races SQLite
-        with patched_env(PREFECT_SERVER_ANALYTICS_ENABLED="false"), prefect_test_harness(server_startup_timeout=120):
+        with (
+            patched_env(PREFECT_SERVER_ANALYTICS_ENABLED="false"),
+            prefect_test_harness(server_startup_timeout=120),
+        ):
             yield
 
 
@@ -169,7 +218,10 @@ class Samples:
 
     def summary(self) -> dict[str, Any]:
         return {
-            name: {"median_s": round(self.median(name), 3), "runs_s": [round(s, 3) for s in self.seconds(name)]}
+            name: {
+                "median_s": round(self.median(name), 3),
+                "runs_s": [round(s, 3) for s in self.seconds(name)],
+            }
             for name in self.runs
         }
 

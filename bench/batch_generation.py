@@ -49,7 +49,9 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
         started = time.perf_counter()
         try:
             files = asyncio.run(
-                generate_images(model_id, prompts=prompts, out_dir=Path(tmp) / "out", concurrency=p["concurrency"])
+                generate_images(
+                    model_id, prompts=prompts, out_dir=Path(tmp) / "out", concurrency=p["concurrency"]
+                )
             )
         except Exception as exc:  # noqa: BLE001 - reported: an unhandled 429 would land here
             error = f"{type(exc).__name__}: {exc}"[:300]

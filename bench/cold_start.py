@@ -38,6 +38,10 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
         figure=f"`bria-flows --help` {median:.3f} s (bare `python -c pass` {statistics.median(bare_runs):.3f} s)",
         ratio=median / GOAL,
         status=verdict(median <= GOAL),
-        details={"params": p, "runs_s": [round(s, 3) for s in cli_runs], "bare_runs_s": [round(s, 3) for s in bare_runs]},
+        details={
+            "params": p,
+            "runs_s": [round(s, 3) for s in cli_runs],
+            "bare_runs_s": [round(s, 3) for s in bare_runs],
+        },
         notes=[f"median of {p['runs']} runs after one warm-up; the ratio column is the median / {GOAL} s."],
     )

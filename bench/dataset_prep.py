@@ -13,8 +13,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._common import TOKEN, BenchEmulator, Result, alternate, emulator, prefect_harness, request_counts
-from bench._common import verdict, write_dataset
+from bench._common import (
+    TOKEN,
+    BenchEmulator,
+    Result,
+    alternate,
+    emulator,
+    prefect_harness,
+    request_counts,
+    verdict,
+    write_dataset,
+)
 from bench.scripts import raw_async_prepare
 
 FULL = {"images": 200, "latency_ms": 250.0, "concurrency": 4, "rounds": 3, "warmup": 1}
@@ -48,7 +57,9 @@ def run_raw(emu: BenchEmulator, folder: Path, concurrency: int) -> dict[str, Any
     emu.fresh()
     name = f"bench project {next(_names)}"
     started = time.perf_counter()
-    out = asyncio.run(raw_async_prepare(emu.url, TOKEN, folder, name, "bench dataset", concurrency=concurrency))
+    out = asyncio.run(
+        raw_async_prepare(emu.url, TOKEN, folder, name, "bench dataset", concurrency=concurrency)
+    )
     seconds = time.perf_counter() - started
     ds = emu.stats()["datasets"][str(out["dataset_id"])]
     return {"seconds": seconds, "requests": sum(request_counts(emu).values()), "uploaded": ds["images"]}
@@ -58,7 +69,7 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
     p = QUICK if quick else FULL
     with tempfile.TemporaryDirectory(dir=workdir) as tmp, prefect_harness():
         folder = write_dataset(Path(tmp) / "brand", p["images"])
-        with emulator(latency_ms=p["latency_ms"], time_scale=3600.0) as emu:
+        with emulator(latency_ms=p["latency_ms"], time_scale=3600.0, process=True) as emu:
             samples = alternate(
                 {
                     "flow": lambda: run_flow(emu, folder, p["concurrency"]),
@@ -91,6 +102,7 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
             f"call, upload concurrency {p['concurrency']} (the flow's default) on both sides.",
             "raw = asyncio + httpx sending the same requests in the same order with the same bodies "
             "(bench/scripts.py), without the flow's local lint and Pillow checks.",
-            "Emulator time x3600 so the (server-side) caption job never makes either side wait.",
+            "The emulator runs in its own process (as Bria is remote: its decoding does not take the client's "
+            "GIL), time x3600 so the server-side caption job never makes either side wait.",
         ],
     )

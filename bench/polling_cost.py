@@ -77,7 +77,9 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
             status = asyncio.run(wait_flow(model_id))
         seconds = time.perf_counter() - started
         after = request_counts(emu)
-    calls = {op: after.get(op, 0) - before.get(op, 0) for op in after if after.get(op, 0) != before.get(op, 0)}
+    calls = {
+        op: after.get(op, 0) - before.get(op, 0) for op in after if after.get(op, 0) != before.get(op, 0)
+    }
     total = sum(calls.values())
     expected = scheduled_polls(model_id, training_seconds)
     return Result(

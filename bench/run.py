@@ -51,7 +51,9 @@ def run_one(name: str, quick: bool, workdir: Path | None) -> Result:
         result: Result = module.run(quick=quick, workdir=workdir)
     except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
         traceback.print_exc()
-        result = Result(name=name, goal="?", figure=f"error: {type(exc).__name__}: {exc}"[:300], status="error")
+        result = Result(
+            name=name, goal="?", figure=f"error: {type(exc).__name__}: {exc}"[:300], status="error"
+        )
     result.details["bench_seconds"] = round(time.perf_counter() - started, 1)
     return result
 
@@ -106,14 +108,15 @@ def _investigations() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes: proves the code runs; writes nothing")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes: proves the code runs; writes nothing"
+    )
     parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
-    command = "python -m bench.run" + (" --quick" if args.quick else "") + (f" --only {args.only}" if args.only else "")
     machine = machine_info()
     results: list[Result] = []
     with contextlib.ExitStack() as stack:

@@ -52,7 +52,10 @@ async def raw_async_prepare(
     # Same image names as the flow (content hash prefix), so the request bodies are the same size.
     manifest = build_manifest(folder)
     async with httpx.AsyncClient(
-        base_url=base_url, headers={"api_token": token}, timeout=120.0, limits=httpx.Limits(max_connections=64)
+        base_url=base_url,
+        headers={"api_token": token},
+        timeout=120.0,
+        limits=httpx.Limits(max_connections=64),
     ) as http:
 
         async def call(method: str, url: str, **kw: Any) -> Any:
@@ -66,13 +69,17 @@ async def raw_async_prepare(
         project = next((p for p in projects if p["project_name"] == project_name), None)
         if project is None:
             project = await call(
-                "POST", f"{TG}/projects", json={"project_name": project_name, "ip_medium": "photography", "ip_type": "other"}
+                "POST",
+                f"{TG}/projects",
+                json={"project_name": project_name, "ip_medium": "photography", "ip_type": "other"},
             )
         datasets = await call("GET", f"{TG}/projects/{project['id']}/datasets")
         dataset = next((d for d in datasets if d["name"] == dataset_name), None)
         if dataset is None:
             dataset = await call(
-                "POST", f"{TG}/datasets", json={"project_id": project["id"], "name": dataset_name, "upload_type": "basic"}
+                "POST",
+                f"{TG}/datasets",
+                json={"project_id": project["id"], "name": dataset_name, "upload_type": "basic"},
             )
         ds_id = dataset["id"]
         dataset = await call("GET", f"{TG}/datasets/{ds_id}", params={"max_images": 1})
@@ -103,7 +110,13 @@ async def raw_async_prepare(
 
 
 def usual_sequential_prepare(
-    base_url: str, token: str, folder: Path, project_name: str, dataset_name: str, *, poll_seconds: float = 0.5
+    base_url: str,
+    token: str,
+    folder: Path,
+    project_name: str,
+    dataset_name: str,
+    *,
+    poll_seconds: float = 0.5,
 ) -> dict[str, Any]:
     """What a user writes: create, create, schema from a few images, then one upload after the other."""
     import requests
@@ -119,7 +132,11 @@ def usual_sequential_prepare(
         response.raise_for_status()
         return response.json() if response.content else None
 
-    project = call("POST", f"{TG}/projects", json={"project_name": project_name, "ip_medium": "photography", "ip_type": "other"})
+    project = call(
+        "POST",
+        f"{TG}/projects",
+        json={"project_name": project_name, "ip_medium": "photography", "ip_type": "other"},
+    )
     dataset = call("POST", f"{TG}/datasets", json={"project_id": project["id"], "name": dataset_name})
     ds_id = dataset["id"]
     schema = call("POST", f"{TG}/generate_visual_schema", json={"images": [_b64(p) for p in files[:8]]})

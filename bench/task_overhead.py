@@ -18,8 +18,16 @@ from typing import Any
 from prefect import flow
 from pydantic import SecretStr
 
-from bench._common import TOKEN, BenchEmulator, Result, alternate, emulator, prefect_harness, request_counts
-from bench._common import write_dataset
+from bench._common import (
+    TOKEN,
+    BenchEmulator,
+    Result,
+    alternate,
+    emulator,
+    prefect_harness,
+    request_counts,
+    write_dataset,
+)
 from bria_api import BriaClient, BriaSettings
 from bria_api.manifest import build_manifest
 from bria_api.reconcile import upload_missing
@@ -125,7 +133,8 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
     batch_ms = (med["batch task"] - med["raw batch"]) / n * 1000
     design_ms = (med["task per image"] - med["batch task"]) / n * 1000
     correct = {
-        name: all(r["images"] == n and r["duplicates"] == 0 for r in runs) for name, runs in samples.runs.items()
+        name: all(r["images"] == n and r["duplicates"] == 0 for r in runs)
+        for name, runs in samples.runs.items()
     }
     requests = {name: sorted({r["requests"] for r in runs}) for name, runs in samples.runs.items()}
     faster = "batch task" if med["batch task"] <= med["task per image"] else "task per image"

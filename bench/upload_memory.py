@@ -13,16 +13,47 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._common import TOKEN, Result, emulator, proc_status_kb, reset_peak_rss, run_child, verdict
-from bench._common import write_big_jpegs
+from bench._common import (
+    TOKEN,
+    Result,
+    emulator,
+    proc_status_kb,
+    reset_peak_rss,
+    run_child,
+    verdict,
+    write_big_jpegs,
+)
 
 FULL = {"small": 20, "big": 200, "megabytes": 4.0, "concurrency": 4, "repeats": 2}
 QUICK = {"small": 2, "big": 6, "megabytes": 1.0, "concurrency": 4, "repeats": 1}
 
 
-def child_upload(base_url: str, token: str, folder: str, concurrency: int) -> dict[str, Any]:
-    """In the child: create a dataset, build the manifest, then measure the upload step alone."""
+def child_upload(
+    base_url: str,
+    token: str,
+    folder: str,
+    concurrency: int,
+    trace: bool = False,
+    mmap_threshold: int | None = None,
+    collect_each: bool = False,
+) -> dict[str, Any]:
+    """In the child: create a dataset, build the manifest, then measure the upload step alone.
+
+    Investigation knobs: ``trace`` adds tracemalloc's peak (Python objects only, allocator excluded);
+    ``mmap_threshold`` pins glibc's mmap threshold (mallopt), which otherwise rises after the first big
+    free so later multi-MB buffers come from the heap, where fragmentation can keep RSS up;
+    ``collect_each`` runs ``gc.collect()`` after every upload (frees what only reference cycles hold).
+    """
+    import gc
+
+    import tracemalloc
+
     from pydantic import SecretStr
+
+    if mmap_threshold is not None:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-3, mmap_threshold)  # M_MMAP_THRESHOLD
 
     from bria_api import BriaClient, BriaSettings
     from bria_api.manifest import build_manifest
@@ -36,10 +67,17 @@ def child_upload(base_url: str, token: str, folder: str, concurrency: int) -> di
             manifest = build_manifest(Path(folder))
             before = proc_status_kb("VmRSS")
             exact = reset_peak_rss()
+            if trace:
+                tracemalloc.start()
             started = time.perf_counter()
-            summary = await upload_missing(bria, dataset.id, manifest, concurrency=concurrency)
+            collect = (lambda _entry: gc.collect()) if collect_each else None
+            summary = await upload_missing(
+                bria, dataset.id, manifest, concurrency=concurrency, on_uploaded=collect
+            )
             seconds = time.perf_counter() - started
+            traced = tracemalloc.get_traced_memory()[1] // 1024 if trace else None
             return {
+                "traced_peak_kib": traced,
                 "images": len(manifest),
                 "bytes": sum(e.size_bytes for e in manifest),
                 "uploaded": len(summary.uploaded),
@@ -51,8 +89,11 @@ def child_upload(base_url: str, token: str, folder: str, concurrency: int) -> di
     return asyncio.run(main())
 
 
-def _measure(url: str, folder: Path, concurrency: int) -> dict[str, Any]:
-    out = run_child("bench.upload_memory:child_upload", {"base_url": url, "token": TOKEN, "folder": str(folder), "concurrency": concurrency})
+def _measure(url: str, folder: Path, concurrency: int, **knobs: Any) -> dict[str, Any]:
+    out = run_child(
+        "bench.upload_memory:child_upload",
+        {"base_url": url, "token": TOKEN, "folder": str(folder), "concurrency": concurrency, **knobs},
+    )
     out["peak_kib"] = out["peak_kib"] or out["ru_maxrss_kib"]  # no clear_refs: whole-process peak
     out["step_kib"] = out["peak_kib"] - (out["rss_before_kib"] or 0)
     return out
@@ -69,8 +110,11 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
                 for key, folder in (("small", small), ("big", big)):
                     emu.fresh()
                     out = _measure(emu.url, folder, p["concurrency"])
-                    print(f"    {key:5} {out['images']:4d} images: peak {out['peak_kib'] / 1024:7.1f} MiB, "
-                          f"step +{out['step_kib'] / 1024:6.1f} MiB, {out['seconds']:.1f} s", flush=True)
+                    print(
+                        f"    {key:5} {out['images']:4d} images: peak {out['peak_kib'] / 1024:7.1f} MiB, "
+                        f"step +{out['step_kib'] / 1024:6.1f} MiB, {out['seconds']:.1f} s",
+                        flush=True,
+                    )
                     runs[key].append(out)
     peak = {k: max(r["peak_kib"] for r in v) for k, v in runs.items()}
     step = {k: max(r["step_kib"] for r in v) for k, v in runs.items()}
@@ -92,3 +136,37 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
             "the interpreter and client baseline; 'step alone' subtracts the RSS measured before the step.",
         ],
     )
+
+
+def investigate(small: int = 20, big: int = 200, megabytes: float = 4.0) -> None:
+    """``python -m bench.upload_memory``: the same measurement plain, with tracemalloc, and with the mmap
+    threshold pinned at 1 MiB, to tell objects held by the code from allocator fragmentation."""
+    variants: dict[str, dict[str, Any]] = {
+        "plain": {},
+        "tracemalloc": {"trace": True},
+        "mmap threshold 1 MiB": {"mmap_threshold": 1 << 20},
+        "gc.collect() after each upload": {"collect_each": True},
+        "gc.collect() + tracemalloc": {"collect_each": True, "trace": True},
+    }
+    with tempfile.TemporaryDirectory() as tmp, emulator() as emu:
+        folders = {
+            "small": write_big_jpegs(Path(tmp) / "small", small, megabytes=megabytes),
+            "big": write_big_jpegs(Path(tmp) / "big", big, megabytes=megabytes),
+        }
+        for name, knobs in variants.items():
+            peaks = {}
+            for key, folder in folders.items():
+                emu.fresh()
+                out = _measure(emu.url, folder, 4, **knobs)
+                peaks[key] = out
+                traced = out["traced_peak_kib"]
+                print(
+                    f"{name:22} {key:5}: peak {out['peak_kib'] / 1024:6.0f} MiB, step +{out['step_kib'] / 1024:5.0f}"
+                    + (f", traced peak {traced / 1024:5.0f} MiB" if traced else ""),
+                    flush=True,
+                )
+            print(f"{name:22} ratio {peaks['big']['peak_kib'] / peaks['small']['peak_kib']:.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    investigate()

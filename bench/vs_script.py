@@ -13,8 +13,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench._common import TOKEN, BenchEmulator, Result, alternate, emulator, patched_env, prefect_harness
-from bench._common import request_counts, verdict, write_dataset
+from bench._common import (
+    TOKEN,
+    BenchEmulator,
+    Result,
+    alternate,
+    emulator,
+    patched_env,
+    prefect_harness,
+    request_counts,
+    verdict,
+    write_dataset,
+)
 from bench.dataset_prep import run_flow
 from bench.scripts import usual_sequential_prepare
 
@@ -42,7 +52,7 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
     p = QUICK if quick else FULL
     with tempfile.TemporaryDirectory(dir=workdir) as tmp, prefect_harness():
         folder = write_dataset(Path(tmp) / "brand", p["images"])
-        with emulator(latency_ms=p["latency_ms"], time_scale=3600.0) as emu:
+        with emulator(latency_ms=p["latency_ms"], time_scale=3600.0, process=True) as emu:
             run_flow(emu, folder, 4)  # warm-up: the first flow run of a process registers the flow
             samples = alternate(
                 {
@@ -77,6 +87,7 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
             "complete), as in Bria's cookbook; bria-client 0.3.1 prefixes every endpoint with /v2/, so it cannot "
             "reach the /v1 dataset API.",
             "The ratio column is the speed-up at the flow's default concurrency; the emulator has no rpm cap "
-            "here (BRIA_REQUESTS_PER_MINUTE=100000), so neither side is paced.",
+            "here (BRIA_REQUESTS_PER_MINUTE=100000), so neither side is paced. The emulator runs in its own "
+            "process.",
         ],
     )

@@ -13,10 +13,9 @@ def test_cold_start_quick():
     assert len(result.details["runs_s"]) == 2 and all(s > 0 for s in result.details["runs_s"])
 
 
-def test_hold_free_is_reported_as_pending_not_faked():
-    result = hold_free.run(quick=True)
-    assert result.status == "pending" and result.ratio is None
-    assert "pending" in result.figure
+def test_hold_free_quick_is_skipped_not_faked():
+    result = hold_free.run(quick=True)  # the real measurement needs a Prefect server and a worker
+    assert result.status == "skipped" and result.ratio is None
 
 
 def test_upload_memory_quick(tmp_path):
@@ -32,7 +31,15 @@ def test_results_markdown_keeps_hand_written_investigations():
         Result("cold start", "≤ 0.5 s", "0.2 s", 0.4, "pass").__dict__ | {"date": "today"},
         Result("hold-free wait", "≈ 0", "pending", None, "pending").__dict__,
     ]
-    machine = {"nproc": "2", "cpu": "x", "memory": "1 GB", "os": "Linux", "python": "3.11", "prefect": "3.8.8", "date": "d"}
+    machine = {
+        "nproc": "2",
+        "cpu": "x",
+        "memory": "1 GB",
+        "os": "Linux",
+        "python": "3.11",
+        "prefect": "3.8.8",
+        "date": "d",
+    }
     text = render(rows, machine, "python -m bench.run", "\n## Investigations\n\nkept\n")
     assert "| cold start | ≤ 0.5 s | 0.2 s | 0.40 | **pass** |" in text
     assert "| hold-free wait | ≈ 0 | pending | — | **pending** |" in text

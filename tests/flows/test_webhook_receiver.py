@@ -45,7 +45,9 @@ def receiver():
 
 async def test_emulator_delivery_becomes_one_prefect_event(bria_env, receiver):
     async with BriaClient() as bria:
-        accepted = await bria.generation.submit(GenerateLiteRequest(prompt="a mug", seed=4), webhook_url=receiver)
+        accepted = await bria.generation.submit(
+            GenerateLiteRequest(prompt="a mug", seed=4), webhook_url=receiver
+        )
     bria_env.advance(60)
     events = await events_about(f"bria.job.{accepted.request_id}", {"bria.job.completed"})
     completed = [e for e in events if e.event == "bria.job.completed"]
@@ -54,7 +56,9 @@ async def test_emulator_delivery_becomes_one_prefect_event(bria_env, receiver):
     assert delivery["delivered"] and [a["status_code"] for a in delivery["attempts"]] == [204]
 
 
-def _post(url: str, body: bytes, *, token: str = TOKEN, webhook_id: str = "req_1", ts: int | None = None, sig=None):
+def _post(
+    url: str, body: bytes, *, token: str = TOKEN, webhook_id: str = "req_1", ts: int | None = None, sig=None
+):
     ts = int(time.time()) if ts is None else ts
     headers = {
         "Bria-Webhook-Id": webhook_id,
