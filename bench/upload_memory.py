@@ -8,6 +8,7 @@ through Prefect), run in a child process against an emulator in this one, so the
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,20 +37,33 @@ def child_upload(
     trace: bool = False,
     mmap_threshold: int | None = None,
     collect_each: bool = False,
+    break_cycle: bool = False,
 ) -> dict[str, Any]:
     """In the child: create a dataset, build the manifest, then measure the upload step alone.
 
     Investigation knobs: ``trace`` adds tracemalloc's peak (Python objects only, allocator excluded);
     ``mmap_threshold`` pins glibc's mmap threshold (mallopt), which otherwise rises after the first big
     free so later multi-MB buffers come from the heap, where fragmentation can keep RSS up;
-    ``collect_each`` runs ``gc.collect()`` after every upload (frees what only reference cycles hold).
+    ``collect_each`` runs ``gc.collect()`` after every upload (frees what only reference cycles hold);
+    ``break_cycle`` tries the proposed fix: replace the response's ``BoundAsyncStream`` (which points back
+    at the response: a cycle that keeps the request and its multi-MB body alive until a GC pass).
     """
     import gc
-
     import tracemalloc
 
     from pydantic import SecretStr
 
+    if break_cycle:
+        import httpx
+
+        original = httpx.AsyncClient.request
+
+        async def request(self: Any, *args: Any, **kwargs: Any) -> Any:
+            response = await original(self, *args, **kwargs)
+            response.stream = httpx.ByteStream(response.content)  # body already read: drop the cycle
+            return response
+
+        httpx.AsyncClient.request = request  # type: ignore[method-assign]
     if mmap_threshold is not None:
         import ctypes
 
@@ -141,12 +155,15 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
 def investigate(small: int = 20, big: int = 200, megabytes: float = 4.0) -> None:
     """``python -m bench.upload_memory``: the same measurement plain, with tracemalloc, and with the mmap
     threshold pinned at 1 MiB, to tell objects held by the code from allocator fragmentation."""
+    only = sys.argv[1:]  # optional variant names
     variants: dict[str, dict[str, Any]] = {
         "plain": {},
         "tracemalloc": {"trace": True},
         "mmap threshold 1 MiB": {"mmap_threshold": 1 << 20},
         "gc.collect() after each upload": {"collect_each": True},
         "gc.collect() + tracemalloc": {"collect_each": True, "trace": True},
+        "fix: break the httpx cycle": {"break_cycle": True},
+        "fix + tracemalloc": {"break_cycle": True, "trace": True},
     }
     with tempfile.TemporaryDirectory() as tmp, emulator() as emu:
         folders = {
@@ -154,6 +171,8 @@ def investigate(small: int = 20, big: int = 200, megabytes: float = 4.0) -> None
             "big": write_big_jpegs(Path(tmp) / "big", big, megabytes=megabytes),
         }
         for name, knobs in variants.items():
+            if only and name not in only:
+                continue
             peaks = {}
             for key, folder in folders.items():
                 emu.fresh()

@@ -13,6 +13,7 @@ from flows.params import DatasetParams, ProjectParams
 from flows.reaper import reap_orphans
 from flows.watcher import watch_trainings
 from tasks.registry import TrainingRecord, read_record, save_record
+from tasks.training import start_training
 from tests.flows.events import events_about
 
 
@@ -21,14 +22,15 @@ def doomed() -> None:
     raise RuntimeError("the owner run dies")
 
 
-async def _training(image_dir, name="m") -> int:
+async def _training(image_dir, name="m", start: bool = True) -> int:
     prepared = await prepare_dataset(
         ProjectParams(project_name="Brand"),
         DatasetParams(name="d", images_dir=image_dir, caption_poll_seconds=0.1),
     )
     async with BriaClient() as bria:
         model = await bria.models.create(name, prepared.dataset_id)
-        await bria.models.start_training(model.id)
+        if start:
+            await bria.models.start_training(model.id)
     return model.id
 
 
@@ -77,21 +79,23 @@ async def test_reaper_stops_trainings_whose_owner_died(bria_env, image_dir):
     _slow_clock(bria_env, 0.001)
     try:
         owned = await _training(image_dir, "owned")
-        unregistered = await _training(image_dir, "someone-else")
+        unregistered = await _training(image_dir, "someone-else-console")  # started outside bria-flows
+        lost = await _training(image_dir, "lost-owner", start=False)
+        await start_training(lost)  # started by bria-flows, but its run never registered (crashed at once)
+        await events_about(f"bria.model.{lost}", {"bria.model.training.started"})
         dead = doomed(return_state=True).state_details.flow_run_id
         await save_record(
             TrainingRecord(
                 model_id=owned, flow_run_id=str(dead), started_at=datetime.now(UTC) - timedelta(hours=1)
             )
         )
-        report = await reap_orphans(dry_run=True)
-        assert [r["action"] for r in report] == ["would stop (dry run)"] and _status(
-            bria_env, owned
-        ) == "InProgress"
-        report = await reap_orphans()
-        assert [r["model"] for r in report] == [owned]
+        report = await reap_orphans(dry_run=True, grace_minutes=0)
+        assert [r["action"] for r in report] == ["would stop (dry run)"] * 2
+        assert _status(bria_env, owned) == _status(bria_env, lost) == "InProgress"
+        report = await reap_orphans(grace_minutes=0)
+        assert sorted(r["model"] for r in report) == sorted([owned, lost])
         bria_env.advance(120)
-        assert _status(bria_env, owned) == "Stopped"
+        assert _status(bria_env, owned) == _status(bria_env, lost) == "Stopped"
         assert _status(bria_env, unregistered) == "InProgress"  # not ours: untouched by default
     finally:
         _slow_clock(bria_env, 3600)
