@@ -36,13 +36,16 @@ BIN = Path(sys.executable).parent
 
 
 class ProcessSampler(threading.Thread):
-    """Lifetimes of flow-run processes under one worker: flow-run id -> [first seen, last seen]."""
+    """Lifetimes of flow-run processes under one worker: (flow-run id, pid) -> [first seen, last seen].
+
+    Keyed by pid too: a resumed run is a new process, and the suspended gap between the two is not held.
+    """
 
     def __init__(self, root_pid: int, every: float = 0.1) -> None:
         super().__init__(daemon=True, name="flow-run-process-sampler")
         self.root_pid, self.every = root_pid, every
-        self.seen: dict[str, list[float]] = {}
-        self._stop = threading.Event()
+        self.seen: dict[tuple[str, int], list[float]] = {}
+        self._halt = threading.Event()
 
     def _descendants(self) -> list[int]:
         out, todo = [], [self.root_pid]
@@ -56,25 +59,32 @@ class ProcessSampler(threading.Thread):
         return out
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             now = time.monotonic()
             for pid in self._descendants():
                 with contextlib.suppress(OSError):
                     env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
                     run_id = next(
-                        (e[20:].decode() for e in env if e.startswith(b"PREFECT__FLOW_RUN_ID=")), None
+                        (e.split(b"=", 1)[1].decode() for e in env if e.startswith(b"PREFECT__FLOW_RUN_ID=")),
+                        None,
                     )
                     if run_id:
-                        self.seen.setdefault(run_id, [now, now])[1] = now
+                        self.seen.setdefault((run_id, pid), [now, now])[1] = now
             time.sleep(self.every)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(5)
 
+    def lives(self, run_id: str) -> list[list[float]]:
+        return sorted(span for (rid, _), span in list(self.seen.items()) if rid == run_id)
+
     def held(self, run_id: str, start: float, end: float) -> float:
-        first, last = self.seen.get(run_id, (0.0, 0.0))
-        return max(0.0, min(last, end) - max(first, start))
+        """Process-seconds of this run inside [start, end]."""
+        return sum(max(0.0, min(last, end) - max(first, start)) for first, last in self.lives(run_id))
+
+    def last_seen(self, run_id: str) -> float | None:
+        return max((last for _, last in self.lives(run_id)), default=None)
 
 
 def _free_port() -> int:
@@ -188,7 +198,8 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
         }
         run_id = _create_run(api, "tailored-lifecycle/lifecycle", params)
         _wait("the run to suspend", lambda: _state(api, run_id) == ("PAUSED", "Suspended"), timeout=300)
-        _wait("its process to exit", lambda: time.monotonic() - sampler.seen.get(run_id, [0, 0])[1] > 1.0)
+        _wait("its process to be seen", lambda: sampler.last_seen(run_id) is not None, timeout=10)
+        _wait("its process to exit", lambda: time.monotonic() - (sampler.last_seen(run_id) or 0) > 1.0)
         time.sleep(5)  # observe the suspended span: nothing of the run may be alive
         started = next(t for t, status, path in recorder.answers if path.endswith("/start_training"))
         emu.advance(polling_hold)  # the training ends now (emulated 6 h later)
@@ -197,9 +208,9 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
         watcher_state = _wait("the watcher", lambda: _finished(api, watcher_id))
         final = _wait("the resumed run", lambda: _finished(api, run_id), timeout=300)
         time.sleep(1)  # let the sampler see the last processes go
-        seen = dict(sampler.seen)
+        lives = {rid: sampler.lives(rid) for rid, _ in list(sampler.seen)}
     held = sampler.held(run_id, started, ended)
-    pass_seconds = seen.get(watcher_id, [0, 0])[1] - seen.get(watcher_id, [0, 0])[0]
+    pass_seconds = sum(last - first for first, last in lives.get(watcher_id, []))
     passes = TRAINING_HOURS * 3600 / WATCH_INTERVAL_S
     watcher_total = pass_seconds * passes
     ok = final[0] == "COMPLETED" and watcher_state[0] == "COMPLETED" and held < 60
@@ -220,7 +231,15 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
             "watcher_worker_s_per_training": round(watcher_total),
             "final_state": final,
             "watcher_state": watcher_state,
-            "process_lifetimes_s": {k: round(v[1] - v[0], 1) for k, v in seen.items()},
+            "process_lives_s": {
+                ("lifecycle" if k == run_id else "watcher" if k == watcher_id else k): [
+                    round(last - first, 1) for first, last in v
+                ]
+                for k, v in lives.items()
+            },
+            "lifecycle_process_exit_after_training_start_s": round(
+                max(0.0, min(last for _, last in lives.get(run_id, [[0, 0]])) - started), 1
+            ),
         },
         notes=[
             "Real Prefect server + process worker; lifecycle deployment in suspend mode; emulator time scale 1, "

@@ -66,8 +66,10 @@ def render(rows: list[dict[str, Any]], machine: dict[str, str], command: str, in
     lines = [
         "# bria-flows benchmarks",
         "",
-        "Each benchmark starts its own Bria emulator (loopback, in-process) with the stated latency and caps, "
-        "runs both sides alternately in one process (the machine is noisy) and reports medians and ratios. "
+        "Each benchmark starts its own Bria emulator on loopback with the stated latency and caps (in a "
+        "process of its own for the dataset benchmarks, as Bria is remote; in-process where the benchmark "
+        "reads its state), runs both sides alternately in one process (the machine is noisy: other sessions "
+        "ran Prefect servers and a headless browser beside it) and reports medians and ratios. "
         "Code: `bench/` (one module per benchmark). The test suite runs a quick mode of each "
         "(`tests/test_bench_smoke.py`, `tests/flows/test_bench_smoke.py`) and never asserts on timings.",
         "",
