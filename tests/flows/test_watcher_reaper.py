@@ -58,9 +58,18 @@ async def test_watcher_reports_progress_then_emits_completion_for_the_owner(bria
         assert await watch_trainings() == []
     finally:
         _slow_clock(bria_env, 3600)
-    events = await events_about(f"bria.model.{model_id}", {"bria.model.training.completed"})
-    completed = [e for e in events if e.event == "bria.model.training.completed"]
-    assert completed and completed[0].related[0].id == f"prefect.flow-run.{owner}"
+
+    def for_owner(events) -> list:
+        return [
+            e
+            for e in events
+            if e.event == "bria.model.training.completed"
+            and e.related
+            and e.related[0].id == f"prefect.flow-run.{owner}"
+        ]
+
+    events = await events_about(f"bria.model.{model_id}", {"bria.model.training.completed"}, until=for_owner)
+    assert for_owner(events)  # the owner comes first among the related resources: ResumeFlowRun resumes it
 
 
 async def test_watcher_reports_a_stall_once(bria_env, image_dir):
