@@ -2,8 +2,12 @@
 
 Bria limits requests per minute per organization. The bucket (aiolimiter) is sized so that no 60-second
 window can exceed the budget: a burst of a tenth of it, then a steady rate of the remaining nine tenths.
+The bucket is built once and never rebuilt: a fresh bucket starts full, so rebuilding it on a rate change
+would hand out a new burst exactly when the server says its window is full.
+
 A 429 cuts the rate multiplicatively (and a Retry-After pauses every caller sharing the token); successes
-restore it additively, so recovery is gradual.
+restore it additively, so recovery is gradual. Below the plan's rate, requests are also spaced at least
+60/rpm seconds apart, starting at once (no burst after a 429).
 """
 
 from __future__ import annotations
@@ -37,33 +41,35 @@ class RateGovernor:
         self._clock = clock
         self._sleep = sleep
         self._paused_until = 0.0
-        self._limiter = self._make_limiter(self.rpm)
-
-    @staticmethod
-    def _make_limiter(rpm: float) -> AsyncLimiter:
-        burst = max(1.0, rpm * _BURST_FRACTION)
-        steady_per_second = (rpm - burst) / 60 if rpm > burst else rpm / 60
-        return AsyncLimiter(burst, burst / steady_per_second)
+        self._next_slot = 0.0  # earliest start of the next request while the rate is cut
+        burst = max(1.0, self.max_rpm * _BURST_FRACTION)
+        steady_per_second = (self.max_rpm - burst) / 60 if self.max_rpm > burst else self.max_rpm / 60
+        self._bucket = AsyncLimiter(burst, burst / steady_per_second)
 
     async def acquire(self) -> None:
-        """Wait for a pause to end, then for a token."""
+        """Wait for a pause to end, then for a token, then (when the rate is cut) for a free slot."""
         while (delay := self._paused_until - self._clock()) > 0:
             await self._sleep(delay)
-        await self._limiter.acquire()
+        await self._bucket.acquire()
+        if self.rpm < self.max_rpm:
+            now = self._clock()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + 60 / self.rpm
+            if slot > now:
+                await self._sleep(slot - now)
 
     def on_rate_limited(self, retry_after: float | None) -> None:
         """A 429: slow everybody down; honour Retry-After for all callers of this token."""
+        now = self._clock()
         if retry_after:
-            self._paused_until = max(self._paused_until, self._clock() + retry_after)
-        new_rpm = max(self.floor_rpm, self.rpm * _DECREASE)
-        if new_rpm < self.rpm:
-            self.rpm = new_rpm
-            self._limiter = self._make_limiter(self.rpm)
+            self._paused_until = max(self._paused_until, now + retry_after)
+        self.rpm = max(self.floor_rpm, self.rpm * _DECREASE)
+        # the server's window is full: the next request waits one slot at the cut rate
+        self._next_slot = max(self._next_slot, self._paused_until, now + 60 / self.rpm)
 
     def on_success(self) -> None:
         if self.rpm < self.max_rpm:
             self.rpm = min(self.max_rpm, self.rpm + (self.max_rpm - self.floor_rpm) / _RECOVERY_STEPS)
-            self._limiter = self._make_limiter(self.rpm)
 
 
 # token fingerprint -> loop -> governor; asyncio primitives cannot be shared across event loops.

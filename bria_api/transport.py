@@ -177,6 +177,9 @@ class Transport:
                     f"connection lost after sending: {type(exc).__name__}", operation=op_id
                 ) from None
         elapsed = time.monotonic() - started
+        # httpx's network stream points back at the response: a cycle that keeps the request (a multi-MB
+        # base64 upload body) alive until a GC pass. The body is read, so swap in a plain byte stream.
+        response.stream = httpx.ByteStream(response.content)
         rid = response.headers.get("x-request-id", "-")
         log.debug(
             "%s %s -> %s in %.2fs (request id %s)",

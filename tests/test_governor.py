@@ -56,3 +56,20 @@ async def test_retry_after_pauses_every_caller():
 async def test_one_governor_per_token_and_budget():
     assert governor_for("token-a", 60) is governor_for("token-a", 60)
     assert governor_for("token-a", 60) is not governor_for("token-b", 60)
+
+
+async def test_a_429_hands_out_no_new_burst():
+    # Regression: rebuilding the bucket on a rate change started a full one, releasing a burst right after
+    # the server said its window was full (898 extra 429s in the batch benchmark).
+    fake = FakeTime()
+    governor = RateGovernor(120, clock=fake.clock, sleep=fake.sleep)
+    governor.on_rate_limited(None)
+    starts = []
+    for _ in range(5):
+        await governor.acquire()
+        starts.append(fake.now)
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    assert starts[0] >= 60 / governor.rpm * 0.99  # even the first waits one slot
+    assert min(gaps) >= 60 / governor.rpm * 0.99  # then one per slot at the cut rate: no burst
+    governor.on_success()
+    assert governor.rpm > 120 * 0.7
