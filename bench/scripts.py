@@ -82,7 +82,6 @@ async def raw_async_prepare(
                 json={"project_id": project["id"], "name": dataset_name, "upload_type": "basic"},
             )
         ds_id = dataset["id"]
-        dataset = await call("GET", f"{TG}/datasets/{ds_id}", params={"max_images": 1})
         if not dataset.get("visual_schema"):
             sample = [_b64(e.path) for e in _sample_evenly(manifest, sample_size)]
             schema = await call("POST", f"{TG}/generate_visual_schema", json={"images": sample})
@@ -96,8 +95,6 @@ async def raw_async_prepare(
                 await call("POST", f"{TG}/datasets/{ds_id}/images", json=body)
 
         await asyncio.gather(*(upload(e) for e in manifest if e.image_name not in present))
-        await call("GET", f"{TG}/datasets/{ds_id}/images")  # confirm (the flow's reconcile round)
-        await call("GET", f"{TG}/datasets/{ds_id}/images")  # count
         dataset = await call("GET", f"{TG}/datasets/{ds_id}")
         if any(not img.get("caption") for img in dataset.get("images") or []):
             await call("PUT", f"{TG}/datasets/{ds_id}/images")

@@ -42,8 +42,13 @@ def is_url(value: object) -> bool:
     return isinstance(value, str) and value.startswith(("http://", "https://"))
 
 
-def inspect_image(data: bytes, *, name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> ImageInfo:
-    """Validate image bytes; raise ``BriaValidationError`` naming ``name`` on any problem."""
+def inspect_image(
+    data: bytes, *, name: str, max_bytes: int = DEFAULT_MAX_BYTES, decode: bool = True
+) -> ImageInfo:
+    """Validate image bytes; raise ``BriaValidationError`` naming ``name`` on any problem.
+
+    ``decode=False`` checks the header only (format, size, pixel count): for bytes already fully decoded.
+    """
     if not data:
         raise BriaValidationError(f"{name}: file is empty", field=name)
     if len(data) > max_bytes:
@@ -64,7 +69,8 @@ def inspect_image(data: bytes, *, name: str, max_bytes: int = DEFAULT_MAX_BYTES)
                         f"{name}: format {fmt or 'unknown'} is not supported (use JPEG, PNG or WEBP)",
                         field=name,
                     )
-                img.load()  # full decode: catches truncated and corrupt files
+                if decode:
+                    img.load()  # full decode: catches truncated and corrupt files
                 has_alpha = img.mode in ("RGBA", "LA", "PA") or (
                     img.mode == "P" and "transparency" in img.info
                 )

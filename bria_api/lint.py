@@ -22,7 +22,15 @@ from PIL import Image
 from bria_api.errors import BriaValidationError
 from bria_api.images import DEFAULT_MAX_BYTES, MAX_PIXELS, MIN_SIDE_NATIVE, MIN_SIDE_UPSCALED, ImageInfo
 from bria_api.images import SUPPORTED_FORMATS as _FORMATS
-from bria_api.manifest import FolderEntry, image_end, png_chunks, scan_folder, sniff_format
+from bria_api.manifest import (
+    FolderEntry,
+    ManifestEntry,
+    image_end,
+    image_name_for,
+    png_chunks,
+    scan_folder,
+    sniff_format,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -88,6 +96,9 @@ class LintReport:
     images: list[ImageInfo] = field(default_factory=list)  # files that decoded, in path order
     files_scanned: int = 0  # everything found in the folder
     image_count: int = 0  # distinct contents that would be uploaded
+    # What build_manifest would return, from the bytes lint decoded (one read and hash per file); each
+    # entry was fully decoded, so an upload only has to check the bytes still hash the same.
+    manifest: list[ManifestEntry] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
@@ -310,6 +321,11 @@ def lint_folder(folder: Path, rules: LintRules = LintRules()) -> LintReport:
         elif entry.kind == "image" and item.sha256:
             first_by_sha[item.sha256] = item
         report.images += [item.info] if item.info and entry.kind == "image" else []
+    report.manifest = [
+        ManifestEntry(Path(c.path), sha, image_name_for(sha, Path(c.path)), c.info.size_bytes)
+        for sha, c in first_by_sha.items()
+        if c.info is not None
+    ]
     hashed = [c for c in first_by_sha.values() if c.dhash is not None]
     for earlier, later, distance in _near_duplicates(hashed, rules.near_duplicate_distance):
         later.add("near_duplicate", WARNING, f"near duplicate of {earlier.path} (hash distance {distance})")

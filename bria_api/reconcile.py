@@ -116,10 +116,12 @@ async def upload_missing(
     concurrency: int = 4,
     increase_resolution: bool | None = None,
     on_uploaded: Callable[[ManifestEntry], None] | None = None,
+    validated: bool = False,
 ) -> UploadSummary:
     """Upload the manifest entries the dataset does not hold yet, each exactly once.
 
     An upload whose outcome is unknown is not resent until the dataset has been listed again.
+    ``validated``: the entries come from lint (already decoded), so each upload only re-checks the hash.
     """
     gate = asyncio.Semaphore(concurrency)
     wanted = list(manifest)
@@ -127,7 +129,11 @@ async def upload_missing(
     async def send(entry: ManifestEntry) -> None:
         async with gate:
             await bria.images.upload(
-                dataset_id, entry.path, image_name=entry.image_name, increase_resolution=increase_resolution
+                dataset_id,
+                entry.path,
+                image_name=entry.image_name,
+                increase_resolution=increase_resolution,
+                verified_sha256=entry.sha256 if validated else None,
             )
         if on_uploaded:
             on_uploaded(entry)
@@ -139,6 +145,7 @@ async def upload_missing(
         if present_at_start is None:
             present_at_start = [e for e in wanted if e not in todo]
         if not todo:
+            remote_count = len(remote)
             break
         if round_no == _RECONCILE_ROUNDS:
             raise BriaError(f"dataset {dataset_id}: {len(todo)} uploads unconfirmed after {round_no} rounds")
@@ -152,16 +159,20 @@ async def upload_missing(
         ]
         if final:
             raise final[0]
-        if failures:  # uncertain or transient: settled by listing again next round
-            log.warning(
-                "dataset %s: %d uploads uncertain (%s); reconciling", dataset_id, len(failures), failures[0]
-            )
-    summary = UploadSummary(
+        if not failures:  # every upload answered 2xx: no need to list again to know they are there
+            remote_count = len(remote) + len(todo)
+            break
+        # uncertain or transient: settled by listing again next round
+        log.warning(
+            "dataset %s: %d uploads uncertain (%s); reconciling", dataset_id, len(failures), failures[0]
+        )
+    else:  # pragma: no cover - the loop always breaks or raises
+        raise AssertionError("unreachable")
+    return UploadSummary(
         uploaded=[e.image_name for e in wanted if e not in (present_at_start or [])],
         skipped=[e.image_name for e in present_at_start or []],
+        remote_count=remote_count,
     )
-    summary.remote_count = len(await bria.images.list(dataset_id))
-    return summary
 
 
 async def ensure_completed(bria: BriaClient, dataset_id: int) -> Dataset:

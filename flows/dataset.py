@@ -21,7 +21,7 @@ from tasks.datasets import (
     regenerate_captions,
     upload_images,
 )
-from tasks.lint import lint_images, manifest_of
+from tasks.lint import lint_images
 
 
 class PreparedDataset(BaseModel):
@@ -54,8 +54,8 @@ async def prepare_dataset(
     logger = get_run_logger()
     advanced = dataset.upload_type == "advanced"
     rules = LintRules(upload_type=dataset.upload_type, increase_resolution=dataset.increase_resolution)
-    if not advanced:
-        await lint_images(dataset.images_dir, rules)  # errors stop here: nothing created, nothing spent
+    if not advanced:  # errors stop here: nothing created, nothing spent
+        manifest = (await lint_images(dataset.images_dir, rules)).manifest
     request = CreateProjectRequest(**project.model_dump(exclude_none=True))
     proj = await ensure_project(request, credentials)
     ds = await ensure_dataset(proj.id, dataset.name, dataset.upload_type, credentials)
@@ -74,7 +74,6 @@ async def prepare_dataset(
         if state.status != "completed":
             raise RuntimeError(f"bulk upload of dataset {ds.id} ended {state.status}")
     else:
-        manifest = manifest_of(dataset.images_dir)
         if not ds.visual_schema:  # a re-run never pays for a second schema
             sample = [e.path for e in sample_evenly(manifest, dataset.schema_sample_size)]
             schema = await generate_visual_schema(sample, len(sample), credentials)
@@ -90,6 +89,7 @@ async def prepare_dataset(
             concurrency=dataset.upload_concurrency,
             increase_resolution=dataset.increase_resolution,
             credentials=credentials,
+            validated=True,
         )
         uploaded, skipped = len(summary.uploaded), len(summary.skipped)
     ds = await regenerate_captions(ds.id, poll_seconds=dataset.caption_poll_seconds, credentials=credentials)

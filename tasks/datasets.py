@@ -61,8 +61,8 @@ async def ensure_dataset(
 ) -> Dataset:
     """Find the dataset by name within the project, or create it."""
     async with bria_client(credentials) as bria:
+        # the list and the create both answer with status and visual_schema: no need to read it again
         dataset, created = await reconcile.ensure_dataset(bria, project_id, name, upload_type=upload_type)
-        dataset = await bria.datasets.get(dataset.id, max_images=1)
     get_run_logger().info(
         "%s dataset %s (%r, %s)", "created" if created else "re-attached", dataset.id, name, dataset.status
     )
@@ -131,8 +131,12 @@ async def upload_images(
     concurrency: int = 4,
     increase_resolution: bool = True,
     credentials: BriaCredentials | None = None,
+    validated: bool = False,
 ) -> reconcile.UploadSummary:
-    """Upload what the dataset is missing, ``concurrency`` at a time; each file exactly once."""
+    """Upload what the dataset is missing, ``concurrency`` at a time; each file exactly once.
+
+    ``validated``: the manifest comes from lint, so each file is only re-hashed, not decoded again.
+    """
     logger = get_run_logger()
     done = 0
 
@@ -149,6 +153,7 @@ async def upload_images(
             concurrency=concurrency,
             increase_resolution=increase_resolution,
             on_uploaded=uploaded,
+            validated=validated,
         )
     logger.info(
         "dataset %s: %d uploaded, %d already there, %d in the dataset",

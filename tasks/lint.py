@@ -8,13 +8,15 @@ from prefect import get_run_logger, task
 from prefect.artifacts import acreate_table_artifact
 
 from bria_api.lint import LintReport, LintRules, lint_folder
-from bria_api.manifest import ManifestEntry, build_manifest
 from tasks._common import TAGS
 
 
 @task(name="lint-images", task_run_name="lint-{folder.name}", tags=TAGS, timeout_seconds=900)
 async def lint_images(folder: Path, rules: LintRules | None = None, fail_on_error: bool = True) -> LintReport:
-    """Lint the folder; errors fail the task (and the flow) before anything is created or spent."""
+    """Lint the folder; errors fail the task (and the flow) before anything is created or spent.
+
+    The report carries the upload manifest (content hash per file), from the same single read of each file.
+    """
     logger = get_run_logger()
     report = lint_folder(Path(folder), rules or LintRules())
     rows = report.as_rows() or [
@@ -28,9 +30,3 @@ async def lint_images(folder: Path, rules: LintRules | None = None, fail_on_erro
     if fail_on_error:
         report.raise_for_errors()
     return report
-
-
-@task(name="build-manifest", task_run_name="manifest-{folder.name}", tags=TAGS, timeout_seconds=900)
-def manifest_of(folder: Path) -> list[ManifestEntry]:
-    """Content-addressed manifest (sha256 per file, carried in each image_name)."""
-    return build_manifest(Path(folder))

@@ -153,3 +153,25 @@ async def test_generated_images_match_aspect_ratio_and_are_deterministic(bria, a
     w, h = Image.open(io.BytesIO(first)).size
     a, b = (int(x) for x in aspect_ratio.split(":"))
     assert abs(w / h - a / b) < 0.05
+
+
+async def test_an_image_changed_since_lint_is_refused_before_sending(bria, emulator, tmp_path):
+    # Lint decodes each file once; the upload then trusts the content hash, so it must re-check it.
+    from bria_api.errors import BriaValidationError
+    from bria_api.lint import lint_folder
+    from bria_api.reconcile import upload_missing
+    from tests.imagegen import distinct_images
+
+    folder = tmp_path / "brand"
+    folder.mkdir()
+    for i, data in enumerate(distinct_images(5)):
+        (folder / f"img_{i}.png").write_bytes(data)
+    manifest = lint_folder(folder).manifest
+    project = await bria.projects.create("changed", ip_medium="photography", ip_type="other")
+    dataset = await bria.datasets.create(project.id, "changed")
+    (folder / "img_3.png").write_bytes(distinct_images(6)[5])  # edited after lint
+    with pytest.raises(BriaValidationError, match="img_3.png: changed since it was checked"):
+        await upload_missing(bria, dataset.id, manifest[3:4], validated=True)
+    summary = await upload_missing(bria, dataset.id, manifest[:3], validated=True)
+    assert len(summary.uploaded) == 3 and summary.remote_count == 3
+    assert len(await bria.images.list(dataset.id)) == 3

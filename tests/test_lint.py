@@ -326,6 +326,14 @@ def test_recursive_lint_matches_recursive_manifest(tmp_path):
     assert [f.code for f in flat.errors] == ["too_few_images"]
     assert deep.ok and deep.image_count == 6
     assert [i.name for i in deep.images] == [str(e.path) for e in build_manifest(folder, recursive=True)]
+    assert deep.manifest == build_manifest(folder, recursive=True)  # the upload manifest, from one read
+
+
+def test_lint_carries_the_manifest_with_duplicates_collapsed(tmp_path):
+    folder = _folder(tmp_path)
+    (folder / "zz_copy.png").write_bytes((folder / "good_01.png").read_bytes())
+    report = lint_folder(folder)
+    assert report.manifest == build_manifest(folder) and len(report.manifest) == 5
 
 
 @pytest.mark.parametrize("kind", ["missing", "file"])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 
+from bria_api.errors import BriaValidationError
 from bria_api.images import ImageSource, check_resolution, inspect_image, is_url, read_source
 from bria_api.models.datasets import (
     BulkUploadRequest,
@@ -25,8 +27,12 @@ class Images(Resource):
         image_name: str | None = None,
         increase_resolution: bool | None = None,
         content_moderation: bool | None = None,
+        verified_sha256: str | None = None,
     ) -> Image:
         """Upload one image (path, bytes or URL). Local images are validated first; nothing invalid is sent.
+
+        ``verified_sha256``: the digest of content already fully decoded (by lint). The bytes must still
+        hash to it (a file changed since lint is refused); then only the header is checked again.
 
         This POST is never resent blindly: after a lost response, list the images (``list``) and look for
         ``image_name`` before uploading again.
@@ -40,7 +46,14 @@ class Images(Resource):
             fields["image_url"] = source
         else:
             data, name = read_source(source, field="file")
-            info = inspect_image(data, name=name, max_bytes=self._transport.settings.max_image_bytes)
+            if verified_sha256 is not None and hashlib.sha256(data).hexdigest() != verified_sha256:
+                raise BriaValidationError(f"{name}: changed since it was checked; lint it again", field=name)
+            info = inspect_image(
+                data,
+                name=name,
+                max_bytes=self._transport.settings.max_image_bytes,
+                decode=verified_sha256 is None,
+            )
             check_resolution(info, increase_resolution=increase_resolution is not False)
             fields["file"] = base64.b64encode(data).decode("ascii")
         body = build(UploadImageRequest, fields)
