@@ -27,6 +27,7 @@ FaultKind = Literal[
     "extra_fields",  # add unknown fields to every JSON object of the body
     "schema_drift",  # replace every "status" value with status_value, drop drop_fields
     "job_error",  # v2 generation: the job ends with status ERROR/UNKNOWN instead of COMPLETED
+    "hold",  # park the request until POST /_emulator/release (`hold`: request, response or next; holds.py)
 ]
 
 # Kinds that need the handler's response before acting on it.
@@ -44,6 +45,9 @@ class FaultRule(BaseModel):
     probability: float = Field(1.0, ge=0.0, le=1.0)
     after: int = Field(0, ge=0, description="skip the first n matching requests")
     times: int | None = Field(None, ge=0, description="max firings (None = unlimited)")
+    for_seconds: float | None = Field(
+        None, gt=0, description="fire only during the first n real seconds after the profile is set (a storm)"
+    )
     code: int | None = Field(None, ge=100, le=599)
     message: str | None = None
     retry_after: float | str | None = None
@@ -57,6 +61,8 @@ class FaultRule(BaseModel):
     status_value: str = "Queued"
     drop_fields: list[str] = Field(default_factory=list)
     job_status: Literal["ERROR", "UNKNOWN"] = "ERROR"
+    hold: Literal["request", "response", "next"] = "request"
+    hold_max_seconds: float = Field(120.0, gt=0, description="a hold nobody releases ends after this")
 
     def matches(self, operation_id: str, method: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -115,6 +121,7 @@ class FaultEngine:
             self._rpm_rejections = 0
             self._authenticated_calls = 0
             self._script_cursor: dict[int, int] = {}
+            self._set_at = time.monotonic()
             self._down_until = (
                 time.monotonic() + profile.down_for_seconds if profile.down_for_seconds else 0.0
             )
@@ -162,6 +169,8 @@ class FaultEngine:
                 if counters.matched <= rule.after:
                     continue
                 if rule.times is not None and counters.fired >= rule.times:
+                    continue
+                if rule.for_seconds is not None and time.monotonic() - self._set_at > rule.for_seconds:
                     continue
                 if rule.probability < 1.0 and self._rng.random() >= rule.probability:
                     continue

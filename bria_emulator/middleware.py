@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ logger = logging.getLogger("bria_emulator")
 class _Outcome:
     sent: int | None = None  # status line the client received
     committed: int | None = None  # status the handler produced
+    retry_after: str | None = None  # Retry-After / retry-after-ms header the client received
 
 
 @dataclass
@@ -53,6 +55,9 @@ def _with_request_id(send: Send, request_id: str, outcome: _Outcome) -> Send:
             headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
             message = {**message, "headers": [*headers, (b"x-request-id", request_id.encode())]}
             outcome.sent = message["status"]
+            for name, value in message["headers"]:
+                if name.lower() in (b"retry-after", b"retry-after-ms"):
+                    outcome.retry_after = f"{name.decode().lower()}: {value.decode()}"
         await send(message)
 
     return wrapped
@@ -83,7 +88,7 @@ class EmulatorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex
+        arrived, request_id = time.time(), uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         outcome = _Outcome()
         tracked = _with_request_id(send, request_id, outcome)
@@ -96,7 +101,15 @@ class EmulatorMiddleware:
         try:
             await self._bria_call(scope, receive, send, tracked, runtime, operation_id, outcome)
         finally:
-            runtime.stats.record(operation_id, scope["method"], outcome.sent, outcome.committed)
+            runtime.stats.record(
+                operation_id,
+                scope["method"],
+                outcome.sent,
+                outcome.committed,
+                path=scope["path"],
+                arrived=arrived,
+                retry_after=outcome.retry_after,
+            )
 
     async def _respond(
         self,
@@ -170,6 +183,9 @@ class EmulatorMiddleware:
             return
         if faults.profile.latency_ms:
             await asyncio.sleep(faults.profile.latency_ms / 1000.0)
+        armed = runtime.holds.take_armed()  # a `next` hold: this is the request after the held answer
+        if armed is not None and not await self._park(raw_send, runtime, armed):
+            return  # the client left while parked: dropped unprocessed
         rules = faults.select(operation_id, method)
         for rule in rules:
             stats.fault(rule.kind)
@@ -178,6 +194,10 @@ class EmulatorMiddleware:
             elif rule.kind == "job_error":
                 scope["state"]["job_error"] = rule
         for rule in rules:
+            if rule.kind == "hold" and rule.hold == "request":
+                if not await self._park(raw_send, runtime, rule.hold_max_seconds):
+                    return
+        for rule in rules:
             if rule.kind == "reset":
                 await cut_connection(raw_send, rst=True)
                 return
@@ -185,13 +205,30 @@ class EmulatorMiddleware:
                 await self._fault_response(scope, receive, send, rule)
                 return
         post = [
-            r for r in rules if r.kind in POST_HANDLER_KINDS or (r.kind in ("status", "html") and r.commit)
+            r
+            for r in rules
+            if r.kind in POST_HANDLER_KINDS
+            or (r.kind in ("status", "html") and r.commit)
+            or (r.kind == "hold" and r.hold == "response")
         ]
         if not post:
             await self.app(scope, receive, self._committing(send, outcome))
-            return
-        buffered = await self._run_buffered(scope, receive, outcome)
-        await self._deliver(scope, receive, raw_send, send, buffered, post, faults.jitter)
+        else:
+            buffered = await self._run_buffered(scope, receive, outcome)
+
+            async def park(rule: FaultRule) -> bool:
+                return await self._park(raw_send, runtime, rule.hold_max_seconds)
+
+            await self._deliver(scope, receive, raw_send, send, buffered, post, faults.jitter, park)
+        for rule in rules:
+            if rule.kind == "hold" and rule.hold == "next":
+                runtime.holds.arm_next(rule.hold_max_seconds)
+
+    @staticmethod
+    async def _park(raw_send: Send, runtime: Runtime, max_seconds: float) -> bool:
+        """Park until released; False when the client went away meanwhile (then nothing more is done)."""
+        await runtime.holds.park(max_seconds)
+        return not getattr(getattr(raw_send, "__self__", None), "disconnected", False)
 
     @staticmethod
     def _committing(send: Send, outcome: _Outcome) -> Send:
@@ -263,6 +300,7 @@ class EmulatorMiddleware:
         buffered: _Buffered,
         rules: list[FaultRule],
         delay_of: Callable[[FaultRule], float],
+        park: Callable[[FaultRule], Awaitable[bool]],
     ) -> None:
         body = buffered.body
         for rule in rules:
@@ -281,6 +319,8 @@ class EmulatorMiddleware:
         kinds = {r.kind: r for r in rules}
         if "commit_then_drop" in kinds:
             await cut_connection(raw_send, rst=False)
+            return
+        if "hold" in kinds and not await park(kinds["hold"]):  # committed; the client left before the answer
             return
         headers = [(k, v) for k, v in buffered.headers if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))

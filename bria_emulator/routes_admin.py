@@ -32,7 +32,13 @@ async def get_file(file_id: str, request: Request) -> Response:
 @router.get("/stats", operation_id="emulator-stats")
 async def stats(request: Request) -> dict[str, Any]:
     rt = get_runtime(request)
-    return rt.stats.snapshot(rt.store)
+    return {**rt.stats.snapshot(rt.store), "holds": rt.holds.snapshot()}
+
+
+@router.get("/requests", operation_id="emulator-requests")
+async def requests(request: Request) -> list[dict[str, Any]]:
+    """Recent Bria requests, oldest first: operation, path, wall-clock arrival/answer, status, Retry-After."""
+    return get_runtime(request).stats.requests_log()
 
 
 @router.get("/faults", operation_id="emulator-get-faults")
@@ -46,6 +52,12 @@ async def set_faults(profile: FaultProfile, request: Request) -> dict[str, Any]:
     rt = get_runtime(request)
     rt.faults.set(profile)
     return rt.faults.profile.model_dump(mode="json")
+
+
+@router.post("/release", operation_id="emulator-release")
+async def release(request: Request) -> dict[str, Any]:
+    """Let every request parked by a `hold` fault go on (a parked request whose client left is dropped)."""
+    return {"released": get_runtime(request).holds.release()}
 
 
 @router.post("/reset", operation_id="emulator-reset")

@@ -14,6 +14,7 @@ from bria_emulator.clock import Clock
 from bria_emulator.config import EmulatorConfig
 from bria_emulator.faults import FaultEngine
 from bria_emulator.files import FileStore
+from bria_emulator.holds import Holds
 from bria_emulator.state import Store
 from bria_emulator.stats import Stats
 from bria_emulator.webhooks import WebhookDispatcher
@@ -32,6 +33,7 @@ class Runtime:
     faults: FaultEngine = field(default_factory=FaultEngine)
     stats: Stats = field(default_factory=Stats)
     webhooks: WebhookDispatcher = field(default_factory=WebhookDispatcher)
+    holds: Holds = field(default_factory=Holds)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.config.seed)  # random seeds are reproducible per emulator seed
@@ -44,12 +46,13 @@ class Runtime:
         return runtime
 
     def reset(self) -> None:
-        """Clear state, stats, files, webhook records and faults (the clock keeps running)."""
+        """Clear state, stats, files, webhook records, faults and holds (the clock keeps running)."""
         self.store.reset()
         self.files.clear()
         self.stats.reset()
         self.webhooks.clear()
         self.faults.set(type(self.faults.profile)())
+        self.holds.reset()
         self.rng = random.Random(self.config.seed)
 
     def base_url(self, request: Request) -> str:

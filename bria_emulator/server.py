@@ -113,6 +113,10 @@ class EmulatorServer:
     def stats(self) -> dict[str, Any]:
         return self._admin("GET", "stats")
 
+    def requests(self) -> list[dict[str, Any]]:
+        """Recent Bria requests with wall-clock arrival times (see GET /_emulator/requests)."""
+        return self._admin("GET", "requests")
+
     def set_faults(self, profile: dict[str, Any] | FaultProfile) -> dict[str, Any]:
         body = profile.model_dump(mode="json") if isinstance(profile, FaultProfile) else profile
         return self._admin("POST", "faults", body)
@@ -122,6 +126,10 @@ class EmulatorServer:
 
     def reset(self) -> None:
         self._admin("POST", "reset")
+
+    def release(self) -> int:
+        """Release requests parked by `hold` faults; returns how many were parked."""
+        return self._admin("POST", "release")["released"]
 
     def advance(self, seconds: float) -> dict[str, Any]:
         return self._admin("POST", "clock", {"advance_seconds": seconds})
