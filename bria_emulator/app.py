@@ -15,13 +15,14 @@ from bria_emulator import (
     routes_datasets,
     routes_generation,
     routes_images,
+    routes_inferencesh,
     routes_models,
     routes_projects,
 )
 from bria_emulator.config import EmulatorConfig
 from bria_emulator.errors import install_error_handlers
 from bria_emulator.middleware import EmulatorMiddleware
-from bria_emulator.runtime import Runtime
+from bria_emulator.runtime import WEBHOOK_POLL_SECONDS, Runtime
 
 
 class EmulatorApp(FastAPI):
@@ -41,15 +42,22 @@ def create_app(config: EmulatorConfig | None = None) -> FastAPI:
     runtime = Runtime.from_config(config)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        pump = asyncio.create_task(runtime.webhook_pump())  # the only background work: webhook delivery
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The only background work: webhook delivery (Bria's jobs, inference.sh tasks).
+        tasks = app.state.inferencesh
+        pumps = [
+            asyncio.create_task(runtime.webhook_pump()),
+            asyncio.create_task(tasks.pump(runtime.clock, WEBHOOK_POLL_SECONDS)),
+        ]
         try:
             yield
         finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+            for pump in pumps:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
             await runtime.shutdown()
+            await tasks.shutdown()
 
     app = EmulatorApp(
         title="Bria API emulator",
@@ -69,12 +77,16 @@ def create_app(config: EmulatorConfig | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(routes_datasets.download_router)
+    runtime.on_reset.append(routes_inferencesh.install(app, config.resolved_inference_key()).reset)
     return app
 
 
 def operation_ids(app: FastAPI) -> list[str]:
     """Every Bria operationId served (handy for tests and README tables)."""
     ids: list[Any] = [
-        op.get("operationId") for item in app.openapi()["paths"].values() for op in item.values()
+        op.get("operationId")
+        for path, item in app.openapi()["paths"].items()
+        if not path.startswith(routes_inferencesh.PREFIX)  # inference.sh's API, not Bria's
+        for op in item.values()
     ]
     return [i for i in ids if i and not i.startswith("emulator-")]

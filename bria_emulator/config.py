@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from bria_emulator.faults import FaultProfile
 
 DEFAULT_TOKEN = "bria-emulator-token"
+DEFAULT_INFERENCE_KEY = "inf-emulator-key"
 
 
 class EmulatorConfig(BaseModel):
@@ -20,6 +21,8 @@ class EmulatorConfig(BaseModel):
     generation_seconds: emulated duration of an async v2 image job.
     seed: makes random seeds and training durations reproducible.
     public_url: base for absolute URLs (status_url, file URLs); None = the request's own base URL.
+    inference_api_key: the Bearer key of the emulated inference.sh API under /inferencesh;
+        None -> env INFERENCE_API_KEY -> DEFAULT_INFERENCE_KEY.
     """
 
     api_token: str | None = Field(default=None, repr=False)
@@ -29,9 +32,13 @@ class EmulatorConfig(BaseModel):
     seed: int = 0
     faults: FaultProfile = Field(default_factory=FaultProfile)
     public_url: str | None = None
+    inference_api_key: str | None = Field(default=None, repr=False)
 
     def resolved_token(self) -> str:
         return self.api_token or os.environ.get("BRIA_API_TOKEN") or DEFAULT_TOKEN
+
+    def resolved_inference_key(self) -> str:
+        return self.inference_api_key or os.environ.get("INFERENCE_API_KEY") or DEFAULT_INFERENCE_KEY
 
     def token_source(self) -> str:
         """Where the token came from (safe to print; never the value)."""

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -34,6 +35,7 @@ class Runtime:
     stats: Stats = field(default_factory=Stats)
     webhooks: WebhookDispatcher = field(default_factory=WebhookDispatcher)
     holds: Holds = field(default_factory=Holds)
+    on_reset: list[Callable[[], None]] = field(default_factory=list)  # other emulated APIs (inference.sh)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.config.seed)  # random seeds are reproducible per emulator seed
@@ -54,6 +56,8 @@ class Runtime:
         self.faults.set(type(self.faults.profile)())
         self.holds.reset()
         self.rng = random.Random(self.config.seed)
+        for hook in self.on_reset:
+            hook()
 
     def base_url(self, request: Request) -> str:
         return (self.config.public_url or str(request.base_url)).rstrip("/")

@@ -61,6 +61,15 @@ class EmulatorServer:
     def token(self) -> str:
         return self.config.resolved_token()
 
+    @property
+    def inferencesh_url(self) -> str:
+        """Base URL of the emulated inference.sh API (the SDK's ``base_url``)."""
+        return f"{self.url}/inferencesh"
+
+    @property
+    def inference_api_key(self) -> str:
+        return self.config.resolved_inference_key()
+
     def start(self, timeout: float = 10.0) -> EmulatorServer:
         if self._thread is not None:
             return self
@@ -136,6 +145,17 @@ class EmulatorServer:
 
     def webhooks(self) -> list[dict[str, Any]]:
         return self._admin("GET", "webhooks")
+
+    # --- the emulated inference.sh API ---
+    def inferencesh_tasks(self) -> list[dict[str, Any]]:
+        return self._admin("GET", "inferencesh/tasks")
+
+    def inferencesh_outcomes(self, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+        """How the next tasks end, e.g. [{"status": "failed", "error": "..."}, {"seconds": 3600}]."""
+        return self._admin("POST", "inferencesh/outcomes", outcomes)
+
+    def inferencesh_webhooks(self) -> list[dict[str, Any]]:
+        return self._admin("GET", "inferencesh/webhooks")
 
 
 def serve(
