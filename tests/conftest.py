@@ -22,6 +22,18 @@ def _no_real_bria(monkeypatch):
 
 
 @pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server per session (~20 s to start on 2 cores), shared by every package of flow
+    tests (each requests it from an autouse fixture); prefect is imported only when one does."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        with prefect_test_harness(server_startup_timeout=120):
+            yield
+
+
+@pytest.fixture(scope="session")
 def emulator_server():
     # time_scale 1: nothing moves unless a test advances the clock, so nothing depends on wall time.
     config = EmulatorConfig(

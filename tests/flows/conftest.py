@@ -1,10 +1,8 @@
-"""Flow tests: one Prefect test harness per session (its server takes ~20 s to start on 2 cores)."""
+"""Flow tests: one Prefect test harness per session (``prefect_harness`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-from prefect.testing.utilities import prefect_test_harness
 
 from bria_emulator.config import EmulatorConfig
 from bria_emulator.server import EmulatorServer
@@ -14,10 +12,8 @@ TOKEN = "flow-test-token-31f2a9"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def prefect_server():
-    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        with prefect_test_harness(server_startup_timeout=120):
-            yield
+def prefect_server(prefect_harness):
+    yield
 
 
 @pytest.fixture(scope="session")
