@@ -2,6 +2,9 @@
 
 Each image lands in the output folder with a JSON sidecar. The file name is derived from the request, so a
 re-run finds the finished image and its sidecar and spends nothing: a generation is paid for once.
+Between the submit and the saved file, a pending marker next to the output holds the request id, so a retry
+or a re-run resumes waiting on that job (``GET /v2/status/{request_id}``) instead of submitting (and paying)
+again.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from PIL import Image
 from prefect import get_run_logger, runtime, task
 from pydantic import BaseModel
 
-from bria_api import BriaClient, BriaResponseError
+from bria_api import Applied, BriaClient, BriaError, BriaResponseError, JobFailedError, NotFoundError
 from bria_api.models import (
     GenerateLiteRequest,
     ImageToVideoRequest,
+    JobState,
     TailoredImageRequest,
     TailoredStructuredPromptRequest,
 )
@@ -35,6 +39,21 @@ SUBMIT = dict(
     retry_condition_fn=retry_not_applied,
     timeout_seconds=3600,
 )
+
+
+class SubmittedJobError(BriaError):
+    """A transient failure after the job was submitted (status poll, download).
+
+    ``resumable``: the request id is on disk, so a retry resumes waiting on it and spends nothing (safe for
+    Prefect to retry). Otherwise a retry would submit, and pay, again: it is final.
+    """
+
+    def __init__(self, request_id: str, cause: BriaError, *, resumable: bool) -> None:
+        then = "a retry resumes it" if resumable else "not resubmitted (that would pay twice)"
+        super().__init__(f"Bria job {request_id} was submitted; waiting for it failed ({cause}); {then}")
+        self.request_id = request_id
+        self.transient = resumable
+        self.applied = Applied.NO if resumable else Applied.MAYBE
 
 
 class GeneratedFile(BaseModel):
@@ -69,23 +88,66 @@ def _reuse(path: Path, sidecar: Path) -> GeneratedFile | None:
     )
 
 
+def _pending_request_id(marker: Path) -> str | None:
+    try:
+        return json.loads(marker.read_text())["request_id"]
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return None
+
+
+async def submit_once(bria: BriaClient, request: Any, marker: Path | None, *, timeout: float) -> JobState:
+    """Submit (unless ``marker`` names a job already submitted), then wait for the job.
+
+    With a marker, the request id is written before waiting, so any later failure is resumable; without one,
+    a transient failure after the submit is final (a retry would pay twice).
+    """
+    request_id = _pending_request_id(marker) if marker else None
+    if request_id is None:
+        request_id = (await bria.generation.submit(request)).request_id
+        if marker:
+            marker.write_text(
+                json.dumps({"request_id": request_id, "operation": OPERATION_OF[type(request)]})
+            )
+    elif marker:
+        get_run_logger().info("resuming Bria job %s (already submitted, not paid again)", request_id)
+    try:
+        return await bria.generation.wait(request_id, timeout=timeout)
+    except NotFoundError:
+        if marker:  # Bria no longer knows the job: a later run submits anew
+            marker.unlink(missing_ok=True)
+        raise
+    except BriaError as exc:
+        if isinstance(exc, JobFailedError) and marker:
+            marker.unlink(missing_ok=True)  # it ended: a deliberate re-run submits a new job
+        if exc.transient:
+            raise SubmittedJobError(request_id, exc, resumable=marker is not None) from exc
+        raise
+
+
 async def generate_to_file(
     bria: BriaClient, request: Any, out_dir: Path, stem: str, *, timeout: float
 ) -> GeneratedFile:
-    """Submit, wait, download, verify, and write the image with its sidecar (atomically)."""
+    """Submit once, wait, download, verify, and write the image with its sidecar (atomically)."""
     fmt = getattr(request, "output_type", None) or "png"
     ext = "mp4" if isinstance(request, ImageToVideoRequest) else ("jpg" if fmt == "jpeg" else fmt)
     path = out_dir / f"{stem}-{request_key(request)}.{ext}"
     sidecar = path.with_suffix(".json")
+    marker = path.with_name(path.name + ".pending")
     if reused := _reuse(path, sidecar):
+        marker.unlink(missing_ok=True)
         return reused
     out_dir.mkdir(parents=True, exist_ok=True)
-    job = await bria.generation.generate(request, timeout=timeout)
+    job = await submit_once(bria, request, marker, timeout=timeout)
     assert job.result is not None
     url = job.result.image_url or job.result.video_url
     if not url:
         raise BriaResponseError("job completed without an image or video URL", request_id=job.request_id)
-    data = await bria.download(url)
+    try:
+        data = await bria.download(url)
+    except BriaError as exc:
+        if not exc.transient:
+            raise
+        raise SubmittedJobError(job.request_id or "?", exc, resumable=True) from exc
     if job.result.image_url:
         try:
             Image.open(io.BytesIO(data)).verify()
@@ -110,6 +172,7 @@ async def generate_to_file(
     tmp.write_bytes(data)
     tmp.replace(path)
     sidecar.write_text(json.dumps(meta, indent=2, default=str))
+    marker.unlink(missing_ok=True)
     return GeneratedFile(
         path=path, sidecar=sidecar, request_id=job.request_id, seed=job.result.seed, sha256=sha
     )
@@ -153,7 +216,7 @@ async def generate_structured_prompt(
 ) -> str:
     """A structured prompt from a tailored model (no image)."""
     async with bria_client(credentials) as bria:
-        job = await bria.generation.generate(request, timeout=timeout)
+        job = await submit_once(bria, request, None, timeout=timeout)
     sp = job.result.structured_prompt if job.result else None
     return sp if isinstance(sp, str) else json.dumps(sp)
 

@@ -1,0 +1,73 @@
+"""Fixtures of the reliability rows that run flows: a fast emulator, small datasets, a trained model.
+
+The emulator clock runs 3600x (a 30 min training passes in 0.5 s) and generation jobs finish at once, so a
+whole faulted lifecycle takes seconds; faults come from seeded ``FaultProfile`` rules. Modules that run flows
+add ``pytestmark = pytest.mark.usefixtures("prefect_harness")`` (the session's one Prefect test server).
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from pydantic import SecretStr
+
+from bria_api import BriaClient, BriaSettings
+from bria_emulator.config import EmulatorConfig
+from bria_emulator.server import EmulatorServer
+from tests.imagegen import distinct_images
+
+TOKEN = "reliability-token-5c81e0a7"
+
+
+@pytest.fixture(scope="session")
+def flow_emulator():
+    config = EmulatorConfig(
+        api_token=TOKEN, time_scale=3600.0, training_seconds=1800, generation_seconds=0.0, seed=11
+    )
+    with EmulatorServer(config) as server:
+        yield server
+
+
+@pytest.fixture
+def flow_bria(flow_emulator, monkeypatch):
+    """The emulator, reset, with the environment pointing the flows' clients at it."""
+    flow_emulator.reset()
+    monkeypatch.setenv("BRIA_API_TOKEN", TOKEN)
+    monkeypatch.setenv("BRIA_BASE_URL", flow_emulator.url)
+    monkeypatch.setenv("BRIA_REQUESTS_PER_MINUTE", "100000")
+    yield flow_emulator
+    flow_emulator.reset()
+
+
+@pytest.fixture
+def brand_dir(tmp_path):
+    """Five small distinct images: the smallest dataset Bria accepts."""
+    folder = tmp_path / "brand"
+    folder.mkdir()
+    for i, data in enumerate(distinct_images(5, size=320)):
+        (folder / f"img-{i}.png").write_bytes(data)
+    return folder
+
+
+def client_for(emulator: EmulatorServer) -> BriaClient:
+    settings = BriaSettings(
+        api_token=SecretStr(TOKEN), base_url=emulator.url, requests_per_minute=100_000, max_retries=0
+    )
+    return BriaClient(settings, rng=random.Random(0))
+
+
+async def trained_model(emulator: EmulatorServer, name: str = "ready model") -> int:
+    """A Completed model, made straight through the API (no flow): the starting point of generation rows."""
+    async with client_for(emulator) as bria:
+        project = await bria.projects.create(f"{name} project", ip_medium="photography", ip_type="other")
+        dataset = await bria.datasets.create(project.id, f"{name} dataset")
+        await bria.datasets.update(dataset.id, visual_schema='{"style": "studio"}')
+        for i, data in enumerate(distinct_images(5, size=320)):
+            await bria.images.upload(dataset.id, data, image_name=f"img-{i}.png")
+        await bria.datasets.complete(dataset.id)
+        model = await bria.models.create(name, dataset.id)
+        await bria.models.start_training(model.id)
+        emulator.advance(3600)
+        assert (await bria.models.get(model.id)).status == "Completed"
+        return model.id
