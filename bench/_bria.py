@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bench._common import TOKEN, jpeg
+from bench._common import TOKEN
+from bench._images import jpeg
 from bria_api import BriaClient, BriaSettings
 
 

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from bench import _governor_fix
 from bench._bria import Recorder, start_model_training
 from bench._common import Result, emulator, prefect_harness, verdict
 
@@ -23,17 +21,13 @@ TRAINING_SECONDS = 3600.0
 GOAL = 0.90
 
 
-def run(
-    quick: bool = False, workdir: Path | None = None, governor_fix: bool = False, jobs: int | None = None
-) -> Result:
-    """``governor_fix`` swaps in the fix proposed in RESULTS.md (bench/_governor_fix.py) for an after run."""
+def run(quick: bool = False, workdir: Path | None = None, jobs: int | None = None) -> Result:
     from flows.generation import generate_images
     from flows.params import PromptSpec
 
     p = {**(QUICK if quick else FULL), **({"jobs": jobs} if jobs else {})}
     recorder = Recorder()
     with (
-        _governor_fix.patched() if governor_fix else contextlib.nullcontext(),
         tempfile.TemporaryDirectory(dir=workdir) as tmp,
         prefect_harness(),
         emulator(
@@ -83,8 +77,8 @@ def run(
     # is the budget waste this benchmark exists to catch, so it fails the row too.
     ok = (quick or ratio >= GOAL) and unhandled == 0 and error is None and once and paid == p["jobs"]
     return Result(
-        name="batch generation" + (" (governor fix)" if governor_fix else ""),
-        goal="achieved / cap ≥ 0.90, no 429 unhandled, each image downloaded once",
+        name="batch generation",
+        goal="achieved / cap ≥ 0.90, no 429 unhandled, each image downloaded once (and paid once)",
         figure=(
             f"{len(files)}/{p['jobs']} images in {seconds / 60:.1f} min; {achieved_rpm:.1f} req/min of "
             f"{p['rpm_cap']} (peak 60 s window {recorder.max_in_window()}); 429s seen {rpm_429 + jobs_429}, "
@@ -106,7 +100,6 @@ def run(
             "distinct_results": len(expected_files),
             "every_image_downloaded_once": once,
             "credits_spent": paid,
-            "governor_fix": governor_fix,
         },
         notes=[
             f"generate_images(concurrency={p['concurrency']}) with BRIA_REQUESTS_PER_MINUTE={p['rpm_cap']} (the "
@@ -121,11 +114,10 @@ def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.batch_generation")
-    parser.add_argument("--governor-fix", action="store_true", help="after run with the proposed governor")
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    result = run(quick=args.quick, governor_fix=args.governor_fix, jobs=args.jobs)
+    result = run(quick=args.quick, jobs=args.jobs)
     print(result.status, result.figure)
     print(result.details)
 

@@ -22,11 +22,11 @@ from bench._common import (
     prefect_harness,
     request_counts,
     verdict,
-    write_dataset,
 )
+from bench._images import write_dataset
 from bench.scripts import raw_async_prepare
 
-FULL = {"images": 200, "latency_ms": 250.0, "concurrency": 4, "rounds": 3, "warmup": 1}
+FULL = {"images": 200, "latency_ms": 250.0, "concurrency": 16, "rounds": 3, "warmup": 1}  # the flow's default
 QUICK = {"images": 6, "latency_ms": 20.0, "concurrency": 4, "rounds": 1, "warmup": 0}
 _names = itertools.count()
 
@@ -106,46 +106,3 @@ def run(quick: bool = False, workdir: Path | None = None) -> Result:
             "GIL), time x3600 so the server-side caption job never makes either side wait.",
         ],
     )
-
-
-def _header_only_inspect(data: bytes, *, name: str, max_bytes: int = 0) -> Any:
-    """Stand-in for ``bria_api.images.inspect_image`` once lint has decoded the file: header, no pixels."""
-    import io
-
-    from PIL import Image
-
-    from bria_api.images import SUPPORTED_FORMATS, ImageInfo
-
-    with Image.open(io.BytesIO(data)) as img:
-        fmt, (width, height) = img.format or "", img.size
-    return ImageInfo(name, SUPPORTED_FORMATS[fmt], width, height, len(data), False, "")
-
-
-def after_fix(images: int = 200, latency_ms: float = 250.0, rounds: int = 3) -> None:
-    """``python -m bench.dataset_prep``: flow as is vs flow validating each image once (upload skips the
-    second full decode, patched in for the measurement) vs raw. Production code is unchanged."""
-    from unittest import mock
-
-    def validated_once(emu: BenchEmulator, folder: Path) -> dict[str, Any]:
-        with mock.patch("bria_api.resources.images.inspect_image", _header_only_inspect):
-            return run_flow(emu, folder, 4)
-
-    with tempfile.TemporaryDirectory() as tmp, prefect_harness():
-        folder = write_dataset(Path(tmp) / "brand", images)
-        with emulator(latency_ms=latency_ms, time_scale=3600.0, process=True) as emu:
-            samples = alternate(
-                {
-                    "flow": lambda: run_flow(emu, folder, 4),
-                    "flow, validated once": lambda: validated_once(emu, folder),
-                    "raw": lambda: run_raw(emu, folder, 4),
-                },
-                rounds=rounds,
-            )
-    for name in samples.runs:
-        print(
-            f"{name:24} median {samples.median(name):6.2f} s  ratio to raw {samples.ratio(name, 'raw'):.3f}"
-        )
-
-
-if __name__ == "__main__":
-    after_fix()

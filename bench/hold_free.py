@@ -28,7 +28,8 @@ from typing import Any
 import httpx
 
 from bench._bria import Recorder
-from bench._common import ROOT, TOKEN, Result, emulator, write_dataset
+from bench._common import ROOT, TOKEN, Result, emulator
+from bench._images import write_dataset
 
 TRAINING_HOURS = 6.0
 WATCH_INTERVAL_S = 300  # the training-watcher deployment's schedule (deployments/deploy.py)
@@ -135,7 +136,8 @@ def _stack(home: Path, emu_url: str) -> Iterator[dict[str, Any]]:
         yield {"api": api, "sampler": sampler}
     finally:
         if sampler is not None:
-            sampler.stop()
+            with contextlib.suppress(Exception):  # never let it keep the server and worker alive
+                sampler.stop()
         for proc in reversed(procs):
             proc.terminate()
         for proc in procs:

@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench._common import emulator, prefect_harness, write_dataset
+from bench._common import emulator, prefect_harness
+from bench._images import write_dataset
 from bench.dataset_prep import run_flow
 
 

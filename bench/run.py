@@ -113,12 +113,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes: proves the code runs; writes nothing"
     )
+    parser.add_argument("--render", action="store_true", help="only re-render RESULTS.md from results.json")
     parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    if args.render:
+        saved = json.loads(RESULTS_JSON.read_text())
+        ordered = [saved["rows"][n] for n in BENCHMARKS if n in saved["rows"]]
+        RESULTS_MD.write_text(
+            render(ordered, saved["machine"], ".venv/bin/python -m bench.run", _investigations())
+        )
+        return 0
     machine = machine_info()
     results: list[Result] = []
     with contextlib.ExitStack() as stack:

@@ -26,8 +26,8 @@ from bench._common import (
     emulator,
     prefect_harness,
     request_counts,
-    write_dataset,
 )
+from bench._images import write_dataset
 from bria_api import BriaClient, BriaSettings
 from bria_api.manifest import build_manifest
 from bria_api.reconcile import upload_missing

@@ -22,10 +22,10 @@ from bench._common import (
     reset_peak_rss,
     run_child,
     verdict,
-    write_big_jpegs,
 )
+from bench._images import write_big_jpegs
 
-FULL = {"small": 20, "big": 200, "megabytes": 4.0, "concurrency": 4, "repeats": 2}
+FULL = {"small": 20, "big": 200, "megabytes": 4.0, "concurrency": 16, "repeats": 2}  # the default
 QUICK = {"small": 2, "big": 6, "megabytes": 1.0, "concurrency": 4, "repeats": 1}
 
 
@@ -37,33 +37,19 @@ def child_upload(
     trace: bool = False,
     mmap_threshold: int | None = None,
     collect_each: bool = False,
-    break_cycle: bool = False,
 ) -> dict[str, Any]:
     """In the child: create a dataset, build the manifest, then measure the upload step alone.
 
     Investigation knobs: ``trace`` adds tracemalloc's peak (Python objects only, allocator excluded);
     ``mmap_threshold`` pins glibc's mmap threshold (mallopt), which otherwise rises after the first big
     free so later multi-MB buffers come from the heap, where fragmentation can keep RSS up;
-    ``collect_each`` runs ``gc.collect()`` after every upload (frees what only reference cycles hold);
-    ``break_cycle`` tries the proposed fix: replace the response's ``BoundAsyncStream`` (which points back
-    at the response: a cycle that keeps the request and its multi-MB body alive until a GC pass).
+    ``collect_each`` runs ``gc.collect()`` after every upload (frees what only reference cycles hold).
     """
     import gc
     import tracemalloc
 
     from pydantic import SecretStr
 
-    if break_cycle:
-        import httpx
-
-        original = httpx.AsyncClient.request
-
-        async def request(self: Any, *args: Any, **kwargs: Any) -> Any:
-            response = await original(self, *args, **kwargs)
-            response.stream = httpx.ByteStream(response.content)  # body already read: drop the cycle
-            return response
-
-        httpx.AsyncClient.request = request  # type: ignore[method-assign]
     if mmap_threshold is not None:
         import ctypes
 
@@ -162,8 +148,6 @@ def investigate(small: int = 20, big: int = 200, megabytes: float = 4.0) -> None
         "mmap threshold 1 MiB": {"mmap_threshold": 1 << 20},
         "gc.collect() after each upload": {"collect_each": True},
         "gc.collect() + tracemalloc": {"collect_each": True, "trace": True},
-        "fix: break the httpx cycle": {"break_cycle": True},
-        "fix + tracemalloc": {"break_cycle": True, "trace": True},
     }
     with tempfile.TemporaryDirectory() as tmp, emulator() as emu:
         folders = {

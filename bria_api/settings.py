@@ -37,7 +37,8 @@ class BriaSettings(BaseSettings):
         default=600.0, gt=0, description="Time budget per operation, retries included"
     )
     max_retries: int = Field(default=5, ge=0, le=20)
-    max_concurrency: int = Field(default=8, ge=1, le=256)
+    # high enough that a flow's upload concurrency (up to 32) is not silently capped; the rpm budget paces
+    max_concurrency: int = Field(default=32, ge=1, le=256)
     requests_per_minute: float = Field(
         default=60.0, gt=0, description="Plan budget (Free 10, PAYG 60, Enterprise 1000)"
     )

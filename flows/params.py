@@ -54,7 +54,7 @@ class DatasetParams(BaseModel):
     refine_instruction: str | None = Field(
         default=None, description="Optional instruction to refine the schema"
     )
-    upload_concurrency: int = Field(default=4, ge=1, le=16)
+    upload_concurrency: int = Field(default=16, ge=1, le=32, description="Uploads in flight at once")
     caption_poll_seconds: float = Field(default=10.0, gt=0, le=600)
 
     @model_validator(mode="after")
