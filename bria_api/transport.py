@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_before_delay
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    stop_before_delay,
+)
 
 from bria_api.errors import (
     Applied,
@@ -39,6 +46,7 @@ _BACKOFF_BASE = 0.5
 _BACKOFF_CAP = 8.0
 _RATE_LIMIT_BASE = 2.0
 _RATE_LIMIT_CAP = 60.0
+_LAST_TRY_AT = 0.98  # backoff never sleeps past this share of the budget: the last try lands inside it
 
 
 class Transport:
@@ -106,8 +114,10 @@ class Transport:
         url = self.settings.base_url + op.url(**(path or {}))
         budget = budget or self.settings.operation_budget
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.settings.max_retries + 1) | stop_before_delay(budget),
-            wait=self._wait,
+            stop=stop_after_attempt(self.settings.max_retries + 1)
+            | stop_after_delay(budget * _LAST_TRY_AT)
+            | stop_before_delay(budget),  # a Retry-After that ends past the budget: surface it now
+            wait=lambda state: self._wait(state, budget),
             retry=retry_if_exception(lambda exc: self._should_retry(op, exc)),
             sleep=self._sleep,
             before_sleep=lambda state: self._log_retry(op, state),
@@ -154,10 +164,10 @@ class Transport:
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.settings.max_concurrency)
         headers = {"api_token": self._token} if auth else {}
-        if auth:
-            await governor.acquire()
-        started = time.monotonic()
         async with self._semaphore:
+            if auth:  # inside the semaphore: a request queued behind it must still see a Retry-After pause
+                await governor.acquire()
+            started = time.monotonic()
             try:
                 async with asyncio.timeout(self.settings.request_deadline):
                     response = await self._http.request(
@@ -190,7 +200,11 @@ class Transport:
             rid,
         )
         if response.status_code == 429 and auth:
-            governor.on_rate_limited(error_from_response(response).retry_after)
+            retry_after = error_from_response(response).retry_after
+            # over the cap the call surfaces instead of waiting, and must not hold every other caller either
+            governor.on_rate_limited(
+                retry_after if (retry_after or 0) <= self.settings.retry_after_cap else None
+            )
         elif response.status_code < 400 and auth:
             governor.on_success()
         if response.is_error:
@@ -213,17 +227,22 @@ class Transport:
             return isinstance(exc, BriaConnectError)
         return exc.applied is Applied.NO
 
-    def _wait(self, state: RetryCallState) -> float:
+    def _wait(self, state: RetryCallState, budget: float | None = None) -> float:
         exc = state.outcome.exception() if state.outcome else None
         attempt = state.attempt_number
-        if isinstance(exc, RateLimitedError):
-            if exc.retry_after is not None:
-                return exc.retry_after + self._rng.uniform(0, 0.1 + exc.retry_after * 0.1)  # never earlier
-            return self._rng.uniform(0, min(_RATE_LIMIT_CAP, _RATE_LIMIT_BASE * 2**attempt))
         retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            return retry_after
-        return self._rng.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))  # full jitter
+        if retry_after is not None:  # never earlier (a small jitter after a 429 spreads the callers)
+            return retry_after + (
+                self._rng.uniform(0, 0.1 + retry_after * 0.1) if isinstance(exc, RateLimitedError) else 0.0
+            )
+        if isinstance(exc, RateLimitedError):
+            delay = self._rng.uniform(0, min(_RATE_LIMIT_CAP, _RATE_LIMIT_BASE * 2**attempt))
+        else:
+            delay = self._rng.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))  # full jitter
+        if budget is None:
+            return delay
+        # our own backoff may be shortened so that the budget is used to its end rather than abandoned early
+        return max(0.0, min(delay, budget * _LAST_TRY_AT - state.seconds_since_start))
 
     @staticmethod
     def _log_retry(op: Operation, state: RetryCallState) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter, defaultdict
+import time
+from collections import Counter, defaultdict, deque
 from typing import Any
 
 from bria_emulator.state import Store
@@ -22,6 +23,7 @@ CREDIT_OPERATIONS = {
     "generate-visual-schema",
     "refine-json",
 }
+REQUEST_LOG_SIZE = 20_000  # recent requests kept for GET /_emulator/requests (timing assertions)
 DROPPED = "dropped"  # by_status key when the client got no status line at all (connection cut)
 
 
@@ -38,14 +40,37 @@ class Stats:
             self.credit_requests = 0
             self.trainings_started = 0
             self.faults_fired: Counter[str] = Counter()
+            self.log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
 
-    def record(self, operation_id: str, method: str, sent: int | None, committed: int | None) -> None:
+    def record(
+        self,
+        operation_id: str,
+        method: str,
+        sent: int | None,
+        committed: int | None,
+        *,
+        path: str = "",
+        arrived: float | None = None,
+        retry_after: str | None = None,
+    ) -> None:
         """sent: status the client received (None = connection cut); committed: the handler's status.
 
         Credits follow `committed`: a commit_then_drop still spent the credit even though the client saw nothing.
+        The request log keeps wall-clock arrival and answer times, so tests can check when a client came back.
         """
         key = DROPPED if sent is None else str(sent)
         with self._lock:
+            self.log.append(
+                {
+                    "op": operation_id,
+                    "method": method,
+                    "path": path,
+                    "arrived": arrived,
+                    "answered": time.time(),
+                    "status": sent,
+                    "retry_after": retry_after,
+                }
+            )
             self.requests[operation_id] += 1
             self.by_status[operation_id][key] += 1
             if committed is not None and 200 <= committed < 300 and method in ("POST", "PUT", "DELETE"):
@@ -62,6 +87,10 @@ class Stats:
     def fault(self, kind: str) -> None:
         with self._lock:
             self.faults_fired[kind] += 1
+
+    def requests_log(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.log)
 
     def snapshot(self, store: Store) -> dict[str, Any]:
         with self._lock:
