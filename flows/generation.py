@@ -12,6 +12,7 @@ from pydantic import Field
 
 from bria_api.images import to_api_image
 from bria_api.models import GenerateLiteRequest, TailoredImageRequest
+from flows.budget import plan_batch, report_plan
 from flows.params import AspectRatio, PromptSpec, load_prompts
 from tasks._progress import report
 from tasks.credentials import BriaCredentials
@@ -56,6 +57,8 @@ async def generate_images(
     model_influence: Annotated[float, Field(ge=0.0, le=1.5)] = 1.0,
     concurrency: Annotated[int, Field(ge=1, le=32)] = 4,
     credentials: BriaCredentials | None = None,
+    budget: Annotated[float | None, Field(ge=0)] = None,
+    max_images: Annotated[int | None, Field(ge=0)] = None,
 ) -> list[GeneratedFile]:
     """Generate a batch of images with a tailored model; each saved once, with a JSON sidecar.
 
@@ -68,6 +71,9 @@ async def generate_images(
         model_influence: Tailored model influence (0-1.5).
         concurrency: Jobs in flight at once.
         credentials: A BriaCredentials block; defaults to the environment.
+        budget: Most estimated spend of this run's new submits (BRIA_PRICE_TAILORED_IMAGE must be set);
+            images beyond it are skipped before submitting, and reported.
+        max_images: Most new images submitted by this run (already saved ones are free and always kept).
     """
     specs = load_prompts(prompts, prompts_file)
     requests = [
@@ -82,11 +88,12 @@ async def generate_images(
         for s in specs
     ]  # all validated before the first job is submitted
     out = Path(out_dir)
+    stems = [f"{model_id}-{i:03d}" for i in range(len(requests))]
+    # the cap is applied before the first submit: the batch stops before exceeding it, not after
+    plan = plan_batch(requests, stems, out, "image-generate-tailored", budget=budget, max_images=max_images)
+    await report_plan(plan, [r.prompt for r in requests], budget, max_images)
     files = await _bounded(
-        [
-            generate_tailored_image(r, out, f"{model_id}-{i:03d}", credentials=credentials)
-            for i, r in enumerate(requests)
-        ],
+        [generate_tailored_image(requests[i], out, stems[i], credentials=credentials) for i in plan.run],
         concurrency,
     )
     await _gallery(f"Model {model_id}: {len(files)} images", files, key=f"gallery-model-{model_id}")

@@ -24,6 +24,7 @@ from bria_api.models import (
 from tasks._common import TAGS, bria_client, retry_transient
 from tasks._progress import report
 from tasks.credentials import BriaCredentials
+from tasks.ledger import record_billable
 
 # Reconciling tasks may be retried: they look before they act. NO_CACHE: the truth is Bria, not a cache.
 SAFE = dict(
@@ -80,7 +81,9 @@ async def generate_visual_schema(
 ) -> str:
     """Derive a visual schema from 5-10 sample images (spends credits: not retried)."""
     async with bria_client(credentials) as bria:
-        return (await bria.datasets.generate_visual_schema(sample)).visual_schema
+        schema = (await bria.datasets.generate_visual_schema(sample)).visual_schema
+    await record_billable("generate-visual-schema")
+    return schema
 
 
 @task(
@@ -94,9 +97,9 @@ async def refine_structured_prompt(
 ) -> str:
     """Refine a schema or caption with an instruction (the dataset must be a draft)."""
     async with bria_client(credentials) as bria:
-        return (
-            await bria.datasets.refine_structured_prompt(dataset_id, structured_prompt, instruction)
-        ).structured_prompt
+        refined = await bria.datasets.refine_structured_prompt(dataset_id, structured_prompt, instruction)
+    await record_billable("refine-json")
+    return refined.structured_prompt
 
 
 @task(name="apply-visual-schema", task_run_name="apply-schema-{dataset_id}", timeout_seconds=300, **SAFE)

@@ -31,6 +31,7 @@ from bria_api.models import (
 from bria_api.resources.generation import OPERATION_OF
 from tasks._common import TAGS, bria_client, retry_not_applied
 from tasks.credentials import BriaCredentials
+from tasks.ledger import record_billable
 
 SUBMIT = dict(
     tags=TAGS,
@@ -108,6 +109,9 @@ async def submit_once(bria: BriaClient, request: Any, marker: Path | None, *, ti
             marker.write_text(
                 json.dumps({"request_id": request_id, "operation": OPERATION_OF[type(request)]})
             )
+        await record_billable(
+            OPERATION_OF[type(request)], request_id, model=getattr(request, "tailored_model_id", None)
+        )
     elif marker:
         get_run_logger().info("resuming Bria job %s (already submitted, not paid again)", request_id)
     try:
@@ -124,13 +128,25 @@ async def submit_once(bria: BriaClient, request: Any, marker: Path | None, *, ti
         raise
 
 
+def output_path(request: Any, out_dir: Path, stem: str) -> Path:
+    """Where ``request``'s result is saved: the name derives from the request, so re-runs find it."""
+    fmt = getattr(request, "output_type", None) or "png"
+    ext = "mp4" if isinstance(request, ImageToVideoRequest) else ("jpg" if fmt == "jpeg" else fmt)
+    return out_dir / f"{stem}-{request_key(request)}.{ext}"
+
+
+def already_paid(request: Any, out_dir: Path, stem: str) -> bool:
+    """True when running ``request`` again spends nothing: its file is saved, or its job was submitted."""
+    path = output_path(request, out_dir, stem)
+    marker = path.with_name(path.name + ".pending")
+    return _reuse(path, path.with_suffix(".json")) is not None or _pending_request_id(marker) is not None
+
+
 async def generate_to_file(
     bria: BriaClient, request: Any, out_dir: Path, stem: str, *, timeout: float
 ) -> GeneratedFile:
     """Submit once, wait, download, verify, and write the image with its sidecar (atomically)."""
-    fmt = getattr(request, "output_type", None) or "png"
-    ext = "mp4" if isinstance(request, ImageToVideoRequest) else ("jpg" if fmt == "jpeg" else fmt)
-    path = out_dir / f"{stem}-{request_key(request)}.{ext}"
+    path = output_path(request, out_dir, stem)
     sidecar = path.with_suffix(".json")
     marker = path.with_name(path.name + ".pending")
     if reused := _reuse(path, sidecar):

@@ -18,6 +18,7 @@ from tasks._common import TAGS, bria_client
 from tasks._progress import report
 from tasks.credentials import BriaCredentials
 from tasks.datasets import SAFE
+from tasks.ledger import record_billable
 
 
 def emit_training_event(
@@ -83,6 +84,7 @@ async def start_training(
     get_run_logger().info("training of model %s: %s", model_id, action)
     if action == "started":
         emit_training_event("started", model)
+        await record_billable("start-training", None, model=model_id)
     return model
 
 

@@ -1,0 +1,53 @@
+"""Budget cap of a generation batch and the billing ledger, against the emulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bria_api.pricing import UnknownPriceError
+from flows.generation import generate_images
+from flows.params import PromptSpec
+from tasks.ledger import read_ledger
+from tests.flows.anchors import trained_model
+
+PROMPTS = [PromptSpec(prompt=f"a mug, take {i}", seed=i) for i in range(5)]
+
+
+def submits(emulator) -> int:
+    return emulator.stats()["operations"].get("image-generate-tailored", {}).get("requests", 0)
+
+
+async def test_budget_stops_the_batch_before_the_cap(bria_env, tmp_path, monkeypatch):
+    model_id = await trained_model(bria_env)
+    monkeypatch.setenv("BRIA_PRICE_TAILORED_IMAGE", "0.04")
+    before = submits(bria_env)
+    # 0.13 affords 3 images at 0.04 (0.12); a 4th would exceed it, so it is never submitted
+    files = await generate_images(model_id, PROMPTS, out_dir=tmp_path / "out", budget=0.13)
+    assert submits(bria_env) - before == 3
+    assert [f.path.name.split("-")[1] for f in files] == ["000", "001", "002"]
+    flow_run_id = json.loads(files[0].sidecar.read_text())["flow_run_id"]
+    rows = await read_ledger(flow_run_id)
+    assert [(r["kind"], r["estimate"]) for r in rows] == [("image-generate-tailored", "0.04 USD")] * 3
+    assert sorted(r["request id"] for r in rows) == sorted(f.request_id for f in files)
+
+    # a second run with the same budget: the 3 saved images are free, the 2 left fit
+    again = await generate_images(model_id, PROMPTS, out_dir=tmp_path / "out", budget=0.13)
+    assert submits(bria_env) - before == 5
+    assert sum(f.reused for f in again) == 3 and len(again) == 5
+
+
+async def test_max_images_caps_without_prices(bria_env, tmp_path):
+    model_id = await trained_model(bria_env)
+    before = submits(bria_env)
+    files = await generate_images(model_id, PROMPTS, out_dir=tmp_path / "out", max_images=2)
+    assert len(files) == 2 and submits(bria_env) - before == 2
+
+
+async def test_money_budget_with_unknown_price_fails_before_any_call(bria_env, tmp_path):
+    model_id = await trained_model(bria_env)
+    before = bria_env.stats()["mutating_requests"]
+    with pytest.raises(UnknownPriceError, match="BRIA_PRICE_TAILORED_IMAGE"):
+        await generate_images(model_id, PROMPTS, out_dir=tmp_path / "out", budget=1.0)
+    assert bria_env.stats()["mutating_requests"] == before
