@@ -324,6 +324,9 @@ class EmulatorMiddleware:
             return
         headers = [(k, v) for k, v in buffered.headers if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
+        overrides = {k.lower().encode(): v.encode() for r in rules for k, v in r.headers.items()}
+        if overrides:  # e.g. a right body under a wrong Content-Type
+            headers = [(k, v) for k, v in headers if k.lower() not in overrides] + list(overrides.items())
         if "delay_headers" in kinds:
             await asyncio.sleep(delay_of(kinds["delay_headers"]))
         await send({"type": "http.response.start", "status": buffered.status, "headers": headers})
