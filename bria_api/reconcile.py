@@ -32,6 +32,17 @@ T = TypeVar("T")
 _RECONCILE_ROUNDS = 3
 
 
+class Unconfirmed(BriaError):
+    """Several rounds of act-then-look ended without a confirmed outcome (every attempt was ambiguous).
+
+    Nothing was duplicated, and a later attempt looks before it acts again: transient, so a reconciling task
+    may retry it.
+    """
+
+    transient = True
+    applied = Applied.MAYBE
+
+
 async def find_or_create(
     what: str, find: Callable[[], Awaitable[T | None]], create: Callable[[], Awaitable[T]]
 ) -> tuple[T, bool]:
@@ -49,7 +60,7 @@ async def find_or_create(
             found = await find()
             if found is not None:
                 return found, True
-    raise BriaError(f"{what}: could not confirm creation after {_RECONCILE_ROUNDS} attempts")
+    raise Unconfirmed(f"{what}: could not confirm creation after {_RECONCILE_ROUNDS} attempts")
 
 
 def _oldest(items: Sequence[T], what: str) -> T | None:
@@ -148,7 +159,9 @@ async def upload_missing(
             remote_count = len(remote)
             break
         if round_no == _RECONCILE_ROUNDS:
-            raise BriaError(f"dataset {dataset_id}: {len(todo)} uploads unconfirmed after {round_no} rounds")
+            raise Unconfirmed(
+                f"dataset {dataset_id}: {len(todo)} uploads unconfirmed after {round_no} rounds"
+            )
         # Let every in-flight upload finish (cancelling one would only make its outcome unknown).
         outcomes = await asyncio.gather(*(send(e) for e in todo), return_exceptions=True)
         failures = [o for o in outcomes if isinstance(o, BaseException)]
@@ -222,7 +235,7 @@ async def ensure_training(
     model = await bria.models.get(model_id)
     if model.known_status in (ModelStatus.IN_PROGRESS, ModelStatus.STOPPING, ModelStatus.COMPLETED):
         return model, "attached"
-    raise BriaError(f"model {model_id}: could not confirm that training started (status {model.status})")
+    raise Unconfirmed(f"model {model_id}: could not confirm that training started (status {model.status})")
 
 
 async def ensure_bulk_upload(bria: BriaClient, dataset_id: int, zip_url: str) -> BulkUploadState:
