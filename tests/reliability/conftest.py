@@ -71,3 +71,13 @@ async def trained_model(emulator: EmulatorServer, name: str = "ready model") -> 
         emulator.advance(3600)
         assert (await bria.models.get(model.id)).status == "Completed"
         return model.id
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch):
+    """The client's own backoff compressed 20x, as the emulator compresses its clock (a Retry-After the
+    server sends is still honoured as sent). Attempts and decisions are unchanged; only the waits shrink."""
+    import bria_api.transport as transport
+
+    for name in ("_BACKOFF_BASE", "_BACKOFF_CAP", "_RATE_LIMIT_BASE", "_RATE_LIMIT_CAP"):
+        monkeypatch.setattr(transport, name, getattr(transport, name) / 20)
