@@ -68,7 +68,8 @@ class EmulatorServer:
 
     @property
     def inference_api_key(self) -> str:
-        return self.config.resolved_inference_key()
+        """The Bearer key the emulated inference.sh API accepts (fixed when the app was built)."""
+        return self.app.state.inference_api_key
 
     def start(self, timeout: float = 10.0) -> EmulatorServer:
         if self._thread is not None:

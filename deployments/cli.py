@@ -186,6 +186,22 @@ def generate(
         typer.Option(help="File of prompts: JSON list, JSON lines or one per line."),
     ] = None,
     lite: Annotated[bool, typer.Option("--lite", help="FIBO Lite instead of a tailored model.")] = False,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="--lite only: bria (native endpoint) or inferencesh (inference.sh's bria/generate-lite; "
+            "key from INFERENCE_API_KEY)."
+        ),
+    ] = "bria",
+    num_images: Annotated[int, typer.Option(help="--lite only: number of images.")] = 1,
+    seed: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(help="--lite only: seed of the first image."),
+    ] = None,
+    reference_image: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--reference-image", help="--lite only: a local path or URL (repeatable)."),
+    ] = None,
     aspect_ratio: Annotated[str, typer.Option(help="1:1, 16:9, 9:16, 4:3, ...")] = "1:1",
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("bria-output"),
     token_file: TokenFile = None,
@@ -198,9 +214,19 @@ def generate(
 
         if not prompt or len(prompt) != 1:
             raise typer.BadParameter("--lite takes exactly one --prompt")
+        if backend not in ("bria", "inferencesh"):
+            raise typer.BadParameter("--backend is bria or inferencesh")
 
         async def run() -> object:
-            return await generate_lite(prompt=prompt[0], aspect_ratio=aspect_ratio, out_dir=out)
+            return await generate_lite(
+                prompt=prompt[0],
+                reference_images=reference_image,
+                num_images=num_images,
+                aspect_ratio=aspect_ratio,
+                seed=seed,
+                out_dir=out,
+                backend=backend,
+            )
     else:
         if model_id is None:
             raise typer.BadParameter("give --model-id, or --lite")

@@ -1,9 +1,10 @@
 """``bria-flows deploy``: every user-facing flow as a deployment on a process work pool, plus what they need.
 
-Creates (idempotently): the work pool, the ``bria-credentials`` block type, the ``bria-api`` global rate
-limit, one deployment per flow with its schedules, the automation that resumes a suspended lifecycle run
-when the watcher reports its training ended, and a trigger that can start a standalone generation from the
-same event. Nothing secret is written anywhere: credentials are a block chosen at run time.
+Creates (idempotently): the work pool, the ``bria-credentials`` and ``inferencesh-credentials`` block
+types, the ``bria-api`` global rate limit, one deployment per flow with its schedules, the automation that
+resumes a suspended lifecycle run when the watcher reports its training ended, and a trigger that can start
+a standalone generation from the same event. Nothing secret is written anywhere: credentials are a block
+chosen at run time.
 """
 
 from __future__ import annotations
@@ -75,7 +76,11 @@ def specs() -> list[Spec]:
                 )
             ],
         ),
-        Spec("generate-lite", "flows/generation.py:generate_lite", "FIBO Lite text-to-image."),
+        Spec(
+            "generate-lite",
+            "flows/generation.py:generate_lite",
+            "FIBO Lite text-to-image on Bria (native endpoint) or inference.sh (backend=inferencesh).",
+        ),
         Spec(
             "training-watcher",
             "flows/watcher.py:watch_trainings",
@@ -94,7 +99,7 @@ def specs() -> list[Spec]:
 
 
 async def _ensure_infrastructure(work_pool: str, requests_per_minute: int) -> None:
-    from tasks.credentials import BriaCredentials
+    from tasks.credentials import BriaCredentials, InferenceShCredentials
 
     async with get_client() as client:
         try:
@@ -124,6 +129,7 @@ async def _ensure_infrastructure(work_pool: str, requests_per_minute: int) -> No
                 )
             )
     await BriaCredentials.register_type_and_schema()
+    await InferenceShCredentials.register_type_and_schema()
 
 
 def deploy_all(work_pool: str = WORK_POOL, requests_per_minute: int = 60) -> list[str]:

@@ -1,4 +1,5 @@
-"""``generate_images`` (tailored model) and ``generate_lite`` (FIBO Lite): batches saved with sidecars."""
+"""``generate_images`` (tailored model) and ``generate_lite`` (FIBO Lite, on Bria or inference.sh): batches
+saved with sidecars."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 from pydantic import Field
 
+from bria_api import BriaValidationError
 from bria_api.images import to_api_image
+from bria_api.inferencesh import InferenceShLite, check_for_inferencesh
+from bria_api.lite import LiteParams
 from bria_api.models import GenerateLiteRequest, TailoredImageRequest
 from flows.budget import plan_batch, report_plan
 from flows.params import AspectRatio, PromptSpec, load_prompts
 from tasks._progress import report
-from tasks.credentials import BriaCredentials
+from tasks.credentials import BriaCredentials, InferenceShCredentials, resolve_inference_settings
 from tasks.generation import GeneratedFile, generate_lite_image, generate_tailored_image
+from tasks.inferencesh import cancel_remote_tasks, generate_lite_inferencesh
 
 
 async def _bounded(coros: list, limit: int, key: str = "generate") -> list:
@@ -101,46 +106,90 @@ async def generate_images(
     return files
 
 
-@flow(name="generate-lite", flow_run_name="lite-{num_images}")
+Backend = Literal["bria", "inferencesh"]
+
+
+@flow(
+    name="generate-lite",
+    flow_run_name="lite-{backend}-{num_images}",
+    on_cancellation=[cancel_remote_tasks],
+    on_crashed=[cancel_remote_tasks],
+    on_failure=[cancel_remote_tasks],
+)
 async def generate_lite(
     prompt: str,
-    reference_image: str | None = None,
+    reference_images: list[str] | None = None,
     num_images: Annotated[int, Field(ge=1, le=16)] = 1,
     aspect_ratio: AspectRatio = "1:1",
+    guidance_scale: Annotated[float | None, Field(ge=3, le=5)] = None,
+    steps: Annotated[int | None, Field(ge=1, le=50)] = None,
     seed: Annotated[int | None, Field(ge=0, le=2_147_483_647)] = None,
     output_format: Literal["png", "jpeg"] = "png",
     out_dir: Path = Path("bria-output"),
+    backend: Backend = "bria",
     credentials: BriaCredentials | None = None,
+    inferencesh_credentials: InferenceShCredentials | None = None,
 ) -> list[GeneratedFile]:
-    """FIBO Lite text-to-image through Bria's native /v2/image/generate/lite.
+    """FIBO Lite text-to-image: Bria's native /v2/image/generate/lite, or inference.sh's bria/generate-lite.
 
     Args:
         prompt: What to generate.
-        reference_image: Optional reference image: a local path or a URL.
+        reference_images: Optional reference images: local paths or URLs (Bria takes one).
         num_images: Number of images (one request each; seeds follow from seed).
         aspect_ratio: Aspect ratio.
+        guidance_scale: How closely to follow the prompt (3-5); the backend's default when empty.
+        steps: Diffusion iterations (1-50; Bria's endpoint takes 8-30); the backend's default when empty.
         seed: Seed of the first image (0-2147483647); random when empty.
         output_format: png or jpeg.
         out_dir: Output folder.
-        credentials: A BriaCredentials block; defaults to the environment.
+        backend: bria (native endpoint, BRIA_API_TOKEN) or inferencesh (INFERENCE_API_KEY, the inferencesh extra).
+        credentials: A BriaCredentials block for the bria backend; defaults to the environment.
+        inferencesh_credentials: An InferenceShCredentials block for the inferencesh backend; defaults to the environment.
     """
-    images = [to_api_image(reference_image, field="reference_image")] if reference_image else None
-    requests = [
-        GenerateLiteRequest(
-            prompt=prompt,
-            images=images,
-            aspect_ratio=aspect_ratio,
-            seed=None if seed is None else (seed + i) % 2_147_483_648,
-            output_type=output_format,
-        )
-        for i in range(num_images)
-    ]
-    files = await _bounded(
-        [
-            generate_lite_image(r, Path(out_dir), f"lite-{i:02d}", credentials=credentials)
-            for i, r in enumerate(requests)
-        ],
-        4,
+    params = LiteParams(
+        prompt=prompt,
+        reference_images=tuple(reference_images or ()),
+        num_images=num_images,
+        aspect_ratio=aspect_ratio,
+        guidance_scale=guidance_scale,
+        steps=steps,
+        seed=seed,
+        output_format=output_format,
     )
-    await _gallery(f"FIBO Lite: {len(files)} images", files, key="gallery-lite")
+    out = Path(out_dir)
+    if backend == "inferencesh":  # every check before the first task starts (and is paid for)
+        params = check_for_inferencesh(params)
+        InferenceShLite(resolve_inference_settings(inferencesh_credentials))  # key and SDK present
+        jobs = [
+            generate_lite_inferencesh(p, out, f"lite-{i:02d}", credentials=inferencesh_credentials)
+            for i, p in enumerate(params.per_image())
+        ]
+    else:
+        jobs = [
+            generate_lite_image(r, out, f"lite-{i:02d}", credentials=credentials)
+            for i, r in enumerate(_native_lite_requests(params))
+        ]
+    files = await _bounded(jobs, 4)
+    await _gallery(f"FIBO Lite ({backend}): {len(files)} images", files, key="gallery-lite")
     return files
+
+
+def _native_lite_requests(params: LiteParams) -> list[GenerateLiteRequest]:
+    if len(params.reference_images) > 1:
+        raise BriaValidationError(
+            "reference_images: Bria's Lite endpoint takes one reference image (inference.sh's app takes several)",
+            field="reference_images",
+        )
+    images = [to_api_image(r, field="reference_images[0]") for r in params.reference_images] or None
+    return [
+        GenerateLiteRequest(
+            prompt=p.prompt,
+            images=images,
+            aspect_ratio=p.aspect_ratio,
+            seed=p.seed,
+            output_type=p.output_format,
+            steps_num=p.steps,
+            guidance_scale=p.guidance_scale,
+        )
+        for p in params.per_image()
+    ]

@@ -1,7 +1,8 @@
-"""``BriaCredentials``: a Prefect Block holding the token (encrypted by Prefect) and the base URL.
+"""``BriaCredentials`` and ``InferenceShCredentials``: Prefect Blocks holding a key (encrypted by Prefect)
+and a base URL.
 
-Flows take a block (the UI offers it as a picker) and fall back to ``BriaSettings`` from the environment;
-the token is never a flow parameter. Register with ``prefect block register -m tasks.credentials``.
+Flows take a block (the UI offers it as a picker) and fall back to settings from the environment; a key is
+never a flow parameter. Register both with ``prefect block register -m tasks.credentials``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from prefect.blocks.core import Block
 from pydantic import Field, SecretStr
 
 from bria_api import BriaSettings
+from bria_api.inferencesh.settings import DEFAULT_BASE_URL as INFERENCE_BASE_URL
+from bria_api.inferencesh.settings import InferenceShSettings
 from bria_api.settings import DEFAULT_BASE_URL
 
 
@@ -40,3 +43,24 @@ class BriaCredentials(Block):
 def resolve_settings(credentials: BriaCredentials | None) -> BriaSettings:
     """The block's settings when given, else the environment (``BRIA_API_TOKEN``, ``BRIA_BASE_URL``)."""
     return credentials.to_settings() if credentials is not None else BriaSettings()
+
+
+class InferenceShCredentials(Block):
+    """Credentials for inference.sh (the ``inferencesh`` backend of generate-lite), or its emulator."""
+
+    _block_type_name = "Inference.sh Credentials"
+    _block_type_slug = "inferencesh-credentials"
+    _description = "inference.sh API key and base URL, for bria-flows' generate-lite."
+    _logo_url = None
+
+    api_key: SecretStr = Field(description="inference.sh API key (Settings → API keys).")
+    base_url: str = Field(default=INFERENCE_BASE_URL, description="inference.sh API root.")
+
+    def to_settings(self) -> InferenceShSettings:
+        """Settings from this block; the app reference and field corrections from the environment."""
+        return InferenceShSettings(api_key=self.api_key, base_url=self.base_url)
+
+
+def resolve_inference_settings(credentials: InferenceShCredentials | None) -> InferenceShSettings:
+    """The block's settings when given, else the environment (``INFERENCE_API_KEY``, ``INFERENCE_BASE_URL``)."""
+    return credentials.to_settings() if credentials is not None else InferenceShSettings()

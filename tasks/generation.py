@@ -169,29 +169,57 @@ async def generate_to_file(
             Image.open(io.BytesIO(data)).verify()
         except Exception as exc:  # noqa: BLE001 - any decoder error means a bad download
             raise BriaResponseError(f"downloaded image does not decode ({type(exc).__name__})") from None
+    saved = save_with_sidecar(
+        path,
+        data,
+        backend="bria",
+        request_id=job.request_id,
+        seed=job.result.seed,
+        prompt=getattr(request, "prompt", None),
+        structured_prompt=job.result.structured_prompt,
+        aspect_ratio=getattr(request, "aspect_ratio", None),
+        operation=OPERATION_OF[type(request)],
+        model_id=getattr(request, "tailored_model_id", None),
+    )
+    marker.unlink(missing_ok=True)
+    return saved
+
+
+def save_with_sidecar(
+    path: Path,
+    data: bytes,
+    *,
+    backend: str,
+    request_id: str | None,
+    seed: int | str | None,
+    prompt: str | None,
+    structured_prompt: Any,
+    aspect_ratio: str | None,
+    operation: str,
+    model_id: str | None = None,
+) -> GeneratedFile:
+    """Write the file (atomically) and its JSON sidecar, the same shape for every backend."""
     sha = hashlib.sha256(data).hexdigest()
     meta = {
-        "backend": "bria",
-        "request_id": job.request_id,
-        "seed": job.result.seed,
-        "prompt": getattr(request, "prompt", None),
-        "structured_prompt": job.result.structured_prompt,
-        "aspect_ratio": getattr(request, "aspect_ratio", None),
+        "backend": backend,
+        "request_id": request_id,
+        "seed": seed,
+        "prompt": prompt,
+        "structured_prompt": structured_prompt,
+        "aspect_ratio": aspect_ratio,
         "flow_run_id": str(runtime.flow_run.id) if runtime.flow_run.id else None,
         "file": path.name,
         "sha256": sha,
         "created_at": datetime.now(UTC).isoformat(),
-        "operation": OPERATION_OF[type(request)],
-        "model_id": getattr(request, "tailored_model_id", None),
+        "operation": operation,
+        "model_id": model_id,
     }
     tmp = path.with_name(path.name + ".part")
     tmp.write_bytes(data)
     tmp.replace(path)
+    sidecar = path.with_suffix(".json")
     sidecar.write_text(json.dumps(meta, indent=2, default=str))
-    marker.unlink(missing_ok=True)
-    return GeneratedFile(
-        path=path, sidecar=sidecar, request_id=job.request_id, seed=job.result.seed, sha256=sha
-    )
+    return GeneratedFile(path=path, sidecar=sidecar, request_id=request_id, seed=seed, sha256=sha)
 
 
 @task(name="generate-tailored-image", task_run_name="tailored-{request.tailored_model_id}-{stem}", **SUBMIT)

@@ -18,10 +18,14 @@ from flows.training import train_model
 def test_every_flow_has_a_typed_form_without_secret_fields(flow):
     schema = parameter_schema(flow).model_dump_for_openapi()
     definitions = schema.get("definitions", {})
-    # the only secret is inside the BriaCredentials block, which the UI offers as a block picker
+    # the only secrets are inside credential blocks (Bria's, inference.sh's), which the UI offers as pickers
     assert definitions["BriaCredentials"]["block_type_slug"] == "bria-credentials"
-    plain = {k: v for k, v in definitions.items() if k != "BriaCredentials"} | schema["properties"]
-    assert "api_token" not in str(plain) and "password" not in str(plain)
+    blocks = {k for k, v in definitions.items() if "block_type_slug" in v}
+    assert blocks <= {"BriaCredentials", "InferenceShCredentials"}
+    plain = {k: v for k, v in definitions.items() if k not in blocks} | {
+        k: v for k, v in schema["properties"].items() if not k.endswith("credentials")
+    }
+    assert "api_token" not in str(plain) and "password" not in str(plain) and "api_key" not in str(plain)
     assert schema["properties"]["credentials"]["anyOf"][0] == {"$ref": "#/definitions/BriaCredentials"}
 
 
@@ -30,7 +34,11 @@ def test_ranges_and_choices_reach_the_form():
     props = lite["properties"]
     assert props["num_images"]["maximum"] == 16 and props["seed"]["anyOf"][0]["maximum"] == 2_147_483_647
     assert set(props["output_format"]["enum"]) == {"png", "jpeg"}
-    assert "reference image" in props["reference_image"]["description"].lower()
+    assert "reference images" in props["reference_images"]["description"].lower()
+    assert props["guidance_scale"]["anyOf"][0] == {"type": "number", "minimum": 3, "maximum": 5}
+    assert props["steps"]["anyOf"][0]["maximum"] == 50
+    assert set(props["backend"]["enum"]) == {"bria", "inferencesh"}
+    assert props["inferencesh_credentials"]["anyOf"][0] == {"$ref": "#/definitions/InferenceShCredentials"}
 
 
 def test_parameter_models_validate_before_any_call(tmp_path):
