@@ -7,7 +7,8 @@ from prefect.artifacts import acreate_markdown_artifact
 from pydantic import BaseModel
 
 from bria_api.lint import LintRules
-from bria_api.models import CreateProjectRequest, DatasetStatus
+from bria_api.manifest import ManifestEntry
+from bria_api.models import CreateProjectRequest, DatasetStatus, Project
 from flows.params import DatasetParams, ProjectParams
 from tasks.credentials import BriaCredentials
 from tasks.datasets import (
@@ -22,6 +23,7 @@ from tasks.datasets import (
     upload_images,
 )
 from tasks.lint import lint_images
+from tasks.locks import resource_lock
 
 
 class PreparedDataset(BaseModel):
@@ -51,13 +53,25 @@ async def prepare_dataset(
         dataset: The local folder and the dataset it becomes.
         credentials: A BriaCredentials block; defaults to BRIA_API_TOKEN / BRIA_BASE_URL from the environment.
     """
-    logger = get_run_logger()
     advanced = dataset.upload_type == "advanced"
+    manifest: list[ManifestEntry] = []
     rules = LintRules(upload_type=dataset.upload_type, increase_resolution=dataset.increase_resolution)
     if not advanced:  # errors stop here: nothing created, nothing spent
         manifest = (await lint_images(dataset.images_dir, rules)).manifest
     request = CreateProjectRequest(**project.model_dump(exclude_none=True))
-    proj = await ensure_project(request, credentials)
+    # Cross-run locks: an identical run started at the same time waits here, then adopts what this one made.
+    async with resource_lock("project", project.project_name):
+        proj = await ensure_project(request, credentials)
+    async with resource_lock("dataset", proj.id, dataset.name):
+        return await _fill_dataset(proj, dataset, manifest, credentials)
+
+
+async def _fill_dataset(
+    proj: Project, dataset: DatasetParams, manifest: list[ManifestEntry], credentials: BriaCredentials | None
+) -> PreparedDataset:
+    """Find or create the dataset, then schema, uploads, captions and completion (under the dataset's lock)."""
+    logger = get_run_logger()
+    advanced = dataset.upload_type == "advanced"
     ds = await ensure_dataset(proj.id, dataset.name, dataset.upload_type, credentials)
     if ds.status == DatasetStatus.COMPLETED:
         logger.info("dataset %s is already completed: nothing to do", ds.id)

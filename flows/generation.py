@@ -22,6 +22,7 @@ from tasks._progress import report
 from tasks.credentials import BriaCredentials, InferenceShCredentials, resolve_inference_settings
 from tasks.generation import GeneratedFile, generate_lite_image, generate_tailored_image
 from tasks.inferencesh import cancel_remote_tasks, generate_lite_inferencesh
+from tasks.locks import resource_lock
 
 
 async def _bounded(coros: list, limit: int, key: str = "generate") -> list:
@@ -93,14 +94,18 @@ async def generate_images(
         for s in specs
     ]  # all validated before the first job is submitted
     out = Path(out_dir)
-    stems = [f"{model_id}-{i:03d}" for i in range(len(requests))]
-    # the cap is applied before the first submit: the batch stops before exceeding it, not after
-    plan = plan_batch(requests, stems, out, "image-generate-tailored", budget=budget, max_images=max_images)
-    await report_plan(plan, [r.prompt for r in requests], budget, max_images)
-    files = await _bounded(
-        [generate_tailored_image(requests[i], out, stems[i], credentials=credentials) for i in plan.run],
-        concurrency,
-    )
+    # An identical batch started at the same time waits, then finds the images saved (tasks/locks.py).
+    async with resource_lock("generation", model_id, out.resolve()):
+        stems = [f"{model_id}-{i:03d}" for i in range(len(requests))]
+        # the cap is applied before the first submit: the batch stops before exceeding it, not after
+        plan = plan_batch(
+            requests, stems, out, "image-generate-tailored", budget=budget, max_images=max_images
+        )
+        await report_plan(plan, [r.prompt for r in requests], budget, max_images)
+        files = await _bounded(
+            [generate_tailored_image(requests[i], out, stems[i], credentials=credentials) for i in plan.run],
+            concurrency,
+        )
     await _gallery(f"Model {model_id}: {len(files)} images", files, key=f"gallery-model-{model_id}")
     get_run_logger().info("%d images in %s", len(files), out.resolve())
     return files
@@ -169,7 +174,9 @@ async def generate_lite(
             generate_lite_image(r, out, f"lite-{i:02d}", credentials=credentials)
             for i, r in enumerate(_native_lite_requests(params))
         ]
-    files = await _bounded(jobs, 4)
+    # An identical batch started at the same time waits, then finds the images saved (tasks/locks.py).
+    async with resource_lock("generation", "lite", out.resolve()):
+        files = await _bounded(jobs, 4)
     await _gallery(f"FIBO Lite ({backend}): {len(files)} images", files, key="gallery-lite")
     return files
 

@@ -25,6 +25,7 @@ from flows.generation import generate_images
 from flows.params import DatasetParams, ProjectParams, PromptSpec, TrainingParams
 from flows.training import register_owner, train_model
 from tasks.credentials import BriaCredentials
+from tasks.locks import resource_lock
 from tasks.registry import drop_record, read_record, save_record
 from tasks.training import ensure_model, read_model, start_training
 
@@ -49,10 +50,11 @@ async def _train_hold_free(
 ) -> TailoredModel:
     """Start (or re-attach to) the training, then suspend until the watcher's event resumes this run."""
     run_id = str(runtime.flow_run.id) if runtime.flow_run.id else None
-    model = await ensure_model(
-        project_id, dataset_id, training.model_name, TrainingMode(training.training_mode), credentials
-    )
-    model = await start_training(model.id, training.expert, credentials)
+    async with resource_lock("model", project_id, dataset_id, training.model_name):  # see tasks/locks.py
+        model = await ensure_model(
+            project_id, dataset_id, training.model_name, TrainingMode(training.training_mode), credentials
+        )
+        model = await start_training(model.id, training.expert, credentials)
     for attempt in range(_MAX_SUSPENSIONS):
         model = await read_model(model.id, credentials)
         if raise_for_terminal(model):

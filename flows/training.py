@@ -12,6 +12,7 @@ from bria_api.models import TailoredModel, TrainingMode
 from bria_api.polling import PollSchedule
 from flows.params import TrainingParams
 from tasks.credentials import BriaCredentials
+from tasks.locks import resource_lock
 from tasks.registry import TrainingRecord, drop_record, read_record, save_record
 from tasks.training import ensure_model, start_training, stop_training, wait_for_training
 
@@ -82,12 +83,14 @@ async def train_model(
     from prefect import runtime
 
     run_id = str(runtime.flow_run.id) if runtime.flow_run.id else None
-    model = await ensure_model(
-        project_id, dataset_id, training.model_name, TrainingMode(training.training_mode), credentials
-    )
-    remember_training(run_id, model.id, credentials)  # before the start: a signal may land mid-request
-    model = await start_training(model.id, training.expert, credentials)
-    await register_owner(model, run_id, training.expected_hours * 3600)
+    # One model and one training per key even when an identical run starts at the same time (tasks/locks.py).
+    async with resource_lock("model", project_id, dataset_id, training.model_name):
+        model = await ensure_model(
+            project_id, dataset_id, training.model_name, TrainingMode(training.training_mode), credentials
+        )
+        remember_training(run_id, model.id, credentials)  # before the start: a signal may land mid-request
+        model = await start_training(model.id, training.expert, credentials)
+        await register_owner(model, run_id, training.expected_hours * 3600)
     schedule = PollSchedule(initial=training.poll_initial_seconds, maximum=training.poll_max_seconds)
     model = await wait_for_training(
         model.id,
