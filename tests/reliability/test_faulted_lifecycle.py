@@ -45,10 +45,12 @@ def _report(batches: list[BatchAudit]) -> None:
     )
 
 
+@pytest.mark.timeout(300)
 async def test_lifecycles_complete_under_mixed_faults(flow_bria, brand_dir, tmp_path):
     _report(await _batches(flow_bria, brand_dir, tmp_path, range(1), size=3))
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 async def test_twenty_lifecycles_complete_under_mixed_faults(flow_bria, brand_dir, tmp_path):
     _report(await _batches(flow_bria, brand_dir, tmp_path, range(100, 105), size=4))
