@@ -63,3 +63,39 @@ def test_lifecycle_deployment_waits_without_holding_a_worker(stack, tmp_path):
     keys = {a["key"] for a in artifacts}
     assert {"lint-report", "dataset-summary", "training-watcher"} <= keys
     assert any(k and k.startswith("gallery-model-") for k in keys)
+
+
+def test_cancelling_a_lite_run_on_inferencesh_cancels_the_remote_task(stack, tmp_path):
+    """Cancel from the API: the worker stops the run and the inference.sh task stops being paid for."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tasks.credentials import InferenceShCredentials
+
+    emu = stack["emulator"]
+    emu.inferencesh_outcomes([{"seconds": 30 * 24 * 3600}])  # ~12 real minutes at the stack's 3600x
+    with temporary_settings({PREFECT_API_URL: stack["api"]}):  # the key lives in a block, never a parameter
+        block_id = InferenceShCredentials(api_key=emu.inference_api_key, base_url=emu.inferencesh_url).save(
+            "e2e-inferencesh", overwrite=True
+        )
+    run_id = _run_deployment(
+        stack,
+        "generate-lite/generate-lite",
+        {
+            "prompt": "a slow lighthouse",
+            "backend": "inferencesh",
+            "out_dir": str(tmp_path),
+            "inferencesh_credentials": {"$ref": {"block_document_id": str(block_id)}},
+        },
+    )
+    _wait("the remote task to run", lambda: [t["status"] for t in emu.inferencesh_tasks()] == ["running"])
+    cancel = httpx.post(
+        f"{stack['api']}/flow_runs/{run_id}/set_state", json={"state": {"type": "CANCELLING"}, "force": True}
+    )
+    assert cancel.status_code in (200, 201), cancel.text
+    final = _wait(
+        "the run to end", lambda: (s := _state(stack, run_id))[0] in ("CANCELLED", "CRASHED", "FAILED") and s
+    )
+    assert final[0] == "CANCELLED", final
+    [task] = emu.inferencesh_tasks()
+    assert task["cancel_requested"] and task["status"] == "cancelled"
+    assert not list(tmp_path.glob("*.pending"))
