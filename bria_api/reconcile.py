@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from bria_api.client import BriaClient
 from bria_api.errors import Applied, BadRequestError, BriaError, ConflictError, NotFoundError
-from bria_api.manifest import ManifestEntry, missing_from
+from bria_api.manifest import SHA_PREFIX_LEN, ManifestEntry, missing_from, sha_prefix_of
 from bria_api.models import (
     BulkUploadState,
     Dataset,
@@ -81,15 +81,48 @@ async def ensure_project(bria: BriaClient, project_name: str, **fields: object) 
 async def ensure_dataset(
     bria: BriaClient, project_id: int, name: str, *, upload_type: UploadType | str = UploadType.BASIC
 ) -> tuple[Dataset, bool]:
-    async def find() -> Dataset | None:
-        found = sorted(
-            (d for d in await bria.datasets.list_by_project(project_id) if d.name == name), key=lambda d: d.id
-        )
-        return _oldest(found, "datasets")
-
     return await find_or_create(
-        f"dataset {name!r}", find, lambda: bria.datasets.create(project_id, name, upload_type=upload_type)
+        f"dataset {name!r}",
+        lambda: find_dataset(bria, project_id, name),
+        lambda: bria.datasets.create(project_id, name, upload_type=upload_type),
     )
+
+
+async def find_dataset(bria: BriaClient, project_id: int, name: str) -> Dataset | None:
+    """The project's dataset named ``name`` (the oldest if several), or None."""
+    found = sorted(
+        (d for d in await bria.datasets.list_by_project(project_id) if d.name == name), key=lambda d: d.id
+    )
+    return _oldest(found, "datasets")
+
+
+async def ensure_clone(bria: BriaClient, project_id: int, source_id: int, name: str) -> tuple[Dataset, bool]:
+    """Clone ``source_id`` as a draft named ``name`` once: a re-run finds the clone by its name."""
+    return await find_or_create(
+        f"clone {name!r}",
+        lambda: find_dataset(bria, project_id, name),
+        lambda: bria.datasets.clone(source_id, name=name),
+    )
+
+
+async def remove_absent(bria: BriaClient, dataset_id: int, manifest: Sequence[ManifestEntry]) -> list[str]:
+    """Delete the dataset's images whose content is not in ``manifest``; names of those deleted.
+
+    Only images named by content (``<sha256[:16]>_...``) are judged; others are left alone. A DELETE whose
+    image is already gone (404) counts as done, so a re-run after a crash finishes the job.
+    """
+    keep = {e.sha256[:SHA_PREFIX_LEN].lower() for e in manifest}
+    removed: list[str] = []
+    for image in await bria.images.list(dataset_id):
+        prefix = sha_prefix_of(image.image_name)
+        if prefix is None or prefix in keep:
+            continue
+        try:
+            await bria.images.delete(dataset_id, image.id)
+        except NotFoundError:
+            pass
+        removed.append(image.image_name or str(image.id))
+    return removed
 
 
 async def ensure_model(
@@ -100,16 +133,18 @@ async def ensure_model(
     *,
     training_mode: TrainingMode | str = TrainingMode.FULLY_AUTOMATED,
 ) -> tuple[TailoredModel, bool]:
-    async def find() -> TailoredModel | None:
-        models = await bria.models.list_by_project(project_id)
-        found = sorted(
-            (m for m in models if m.name == name and m.dataset_id == dataset_id), key=lambda m: m.id
-        )
-        return _oldest(found, "models")
-
     return await find_or_create(
-        f"model {name!r}", find, lambda: bria.models.create(name, dataset_id, training_mode=training_mode)
+        f"model {name!r}",
+        lambda: find_model(bria, project_id, dataset_id, name),
+        lambda: bria.models.create(name, dataset_id, training_mode=training_mode),
     )
+
+
+async def find_model(bria: BriaClient, project_id: int, dataset_id: int, name: str) -> TailoredModel | None:
+    """The model named ``name`` trained on ``dataset_id`` (the oldest if several), or None."""
+    models = await bria.models.list_by_project(project_id)
+    found = sorted((m for m in models if m.name == name and m.dataset_id == dataset_id), key=lambda m: m.id)
+    return _oldest(found, "models")
 
 
 @dataclass

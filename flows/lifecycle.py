@@ -11,15 +11,17 @@ Two ways to wait for the 4-6 h training:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from prefect import flow, get_run_logger, runtime
 from prefect.artifacts import acreate_progress_artifact
 from prefect.flow_runs import suspend_flow_run
-from pydantic import BaseModel
+from prefect.states import Cancelled, State
+from pydantic import BaseModel, Field
 
 from bria_api.models import TailoredModel, TrainingMode
 from bria_api.polling import raise_for_terminal
+from flows.approval import DatasetFacts, approve_training
 from flows.dataset import prepare_dataset
 from flows.generation import generate_images
 from flows.params import DatasetParams, ProjectParams, PromptSpec, TrainingParams
@@ -89,7 +91,10 @@ async def tailored_lifecycle(
     out_dir: Path = Path("bria-output"),
     wait_mode: Literal["poll", "suspend"] = "poll",
     credentials: BriaCredentials | None = None,
-) -> LifecycleResult:
+    require_approval: bool = False,
+    review_captions: bool = False,
+    approval_timeout_hours: Annotated[float, Field(gt=0, le=168)] = 24.0,
+) -> LifecycleResult | State:
     """The whole tailored-generation lifecycle; every step re-attaches on a re-run, so nothing is paid twice.
 
     Args:
@@ -101,8 +106,34 @@ async def tailored_lifecycle(
         wait_mode: poll (hold a process while training) or suspend (release it; needs a deployment, the watcher
             and the resume automation created by `bria-flows deploy`).
         credentials: A BriaCredentials block; defaults to BRIA_API_TOKEN / BRIA_BASE_URL.
+        require_approval: Pause before the training starts until someone approves it in the UI (the cost estimate
+            and the lint summary are shown); a rejection ends the run Cancelled and trains nothing.
+        review_captions: Pause after captioning for a person to edit the captions, then complete the dataset.
+        approval_timeout_hours: How long the approval and the caption review may wait (the run fails after it).
     """
-    prepared = await prepare_dataset(project, dataset, credentials)
+    timeout_hours = approval_timeout_hours
+    prepared = await prepare_dataset(
+        project, dataset, credentials, review_captions=review_captions, review_timeout_hours=timeout_hours
+    )
+    if prepared.version:  # a new dataset version trains its own model (flows/versions.py)
+        training = training.model_copy(update={"model_name": f"{training.model_name} #{prepared.version}"})
+    facts = DatasetFacts(
+        dataset_id=prepared.dataset_id,
+        dataset_name=prepared.dataset_name or dataset.name,
+        images=prepared.images_in_dataset,
+        lint_summary=prepared.lint_summary,
+    )
+    decision = await approve_training(
+        prepared.project_id,
+        facts,
+        training.model_name,
+        len(samples),
+        require_approval=require_approval,
+        timeout_seconds=int(timeout_hours * 3600),
+        credentials=credentials,
+    )
+    if not decision.approve:
+        return Cancelled(message=f"training rejected: {decision.reason or 'no reason given'}")
     if wait_mode == "suspend":
         model = await _train_hold_free(prepared.project_id, prepared.dataset_id, training, credentials)
     else:

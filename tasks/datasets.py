@@ -213,6 +213,53 @@ async def update_caption(
         return await bria.images.update_caption(dataset_id, image_id, caption=caption)
 
 
+@task(name="list-datasets", task_run_name="list-datasets-{project_id}", timeout_seconds=300, **SAFE)
+async def list_datasets(project_id: int, credentials: BriaCredentials | None = None) -> list[Dataset]:
+    """The project's datasets (with status)."""
+    async with bria_client(credentials) as bria:
+        return await bria.datasets.list_by_project(project_id)
+
+
+@task(name="list-images", task_run_name="list-images-{dataset_id}", timeout_seconds=300, **SAFE)
+async def list_images(dataset_id: int, credentials: BriaCredentials | None = None) -> list[Image]:
+    """The dataset's images (names carry the content hash; captions included)."""
+    async with bria_client(credentials) as bria:
+        return await bria.images.list(dataset_id)
+
+
+@task(name="clone-dataset", task_run_name="clone-{source_id}-as-{name}", timeout_seconds=600, **SAFE)
+async def clone_dataset(
+    project_id: int, source_id: int, name: str, credentials: BriaCredentials | None = None
+) -> Dataset:
+    """Clone a dataset as a draft named ``name``, once (a re-run finds the clone by name)."""
+    async with bria_client(credentials) as bria:
+        dataset, created = await reconcile.ensure_clone(bria, project_id, source_id, name)
+    get_run_logger().info(
+        "%s draft %s (%r) from dataset %s",
+        "cloned" if created else "re-attached",
+        dataset.id,
+        name,
+        source_id,
+    )
+    return dataset
+
+
+@task(
+    name="remove-absent-images", task_run_name="remove-absent-from-{dataset_id}", timeout_seconds=900, **SAFE
+)
+async def remove_absent_images(
+    dataset_id: int, manifest: list[ManifestEntry], credentials: BriaCredentials | None = None
+) -> list[str]:
+    """Delete the draft's images whose content left the local folder (names of those deleted)."""
+    async with bria_client(credentials) as bria:
+        removed = await reconcile.remove_absent(bria, dataset_id, manifest)
+    if removed:
+        get_run_logger().info(
+            "dataset %s: removed %d images no longer in the folder", dataset_id, len(removed)
+        )
+    return removed
+
+
 @task(name="complete-dataset", task_run_name="complete-{dataset_id}", timeout_seconds=300, **SAFE)
 async def complete_dataset(dataset_id: int, credentials: BriaCredentials | None = None) -> Dataset:
     """Mark the dataset completed (skipped when it already is)."""

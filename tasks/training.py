@@ -74,6 +74,15 @@ async def ensure_model(
     return model
 
 
+@task(name="find-model", task_run_name="find-model-{name}", timeout_seconds=300, **SAFE)
+async def find_model(
+    project_id: int, dataset_id: int, name: str, credentials: BriaCredentials | None = None
+) -> TailoredModel | None:
+    """The model by name on this dataset, or None (never creates one)."""
+    async with bria_client(credentials) as bria:
+        return await reconcile.find_model(bria, project_id, dataset_id, name)
+
+
 @task(name="start-training", task_run_name="start-training-{model_id}", timeout_seconds=600, **SAFE)
 async def start_training(
     model_id: int, parameters: TrainingParameters | None = None, credentials: BriaCredentials | None = None
