@@ -120,7 +120,9 @@ def demo(
 
 @app.command()
 def lint(
-    folder: Annotated[Path, typer.Argument(help="Folder of images to check before uploading.")],
+    folder: Annotated[
+        Path, typer.Argument(help="Folder of images, or the bulk ZIP of an advanced dataset, to check first.")
+    ],
     upload_type: Annotated[
         str, typer.Option(help="basic (5-200 images) or advanced (up to 5000, >=1024 px).")
     ] = "basic",
@@ -128,12 +130,16 @@ def lint(
         bool, typer.Option("--no-upscale", help="Images must be >=1024 px (increase_resolution off).")
     ] = False,
 ) -> None:
-    """Check a folder against Bria's dataset rules; no API call, no credit. Exit 1 on errors."""
+    """Check a folder (or a bulk ZIP) against Bria's dataset rules; no API call, no credit. Exit 1 on errors."""
     from rich.console import Console
 
     from bria_api.lint import LintRules, lint_folder, render_table
+    from bria_api.ziplint import lint_zip
 
-    report = lint_folder(folder, LintRules(upload_type=upload_type, increase_resolution=not no_upscale))
+    if folder.suffix.lower() == ".zip" and not folder.is_dir():
+        report = lint_zip(folder)  # advanced datasets: read in place, never extracted
+    else:
+        report = lint_folder(folder, LintRules(upload_type=upload_type, increase_resolution=not no_upscale))
     console = Console()
     console.print(render_table(report))
     console.print(report.summary())
