@@ -26,6 +26,7 @@ PRICE_FIELD_OF: dict[str, str] = {
     "generate-video-from-tailored-image": "video",
     "generate-visual-schema": "visual_schema",
     "refine-json": "refine",
+    "inferencesh-generate-lite": "inferencesh_lite_image",  # billed by inference.sh, not Bria
 }
 
 
@@ -51,6 +52,9 @@ class PriceTable(BaseSettings):
     video: float = Field(default=0.0, ge=0, description="One image-to-video clip")
     visual_schema: float = Field(default=0.0, ge=0, description="One visual-schema generation")
     refine: float = Field(default=0.0, ge=0, description="One structured-prompt refinement")
+    inferencesh_lite_image: float = Field(
+        default=0.0, ge=0, description="One FIBO Lite image on inference.sh"
+    )
 
     def price(self, operation: str) -> float | None:
         """The price of one ``operation`` call; None when unknown (not configured).

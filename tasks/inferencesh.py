@@ -34,6 +34,7 @@ from tasks._common import TAGS, retry_not_applied
 from tasks._progress import report
 from tasks.credentials import InferenceShCredentials, resolve_inference_settings
 from tasks.generation import GeneratedFile, _reuse, save_with_sidecar
+from tasks.ledger import record_billable
 
 # flow-run id -> {inference.sh task id: credentials}: what a cancellation hook must cancel, in this process.
 ACTIVE_TASKS: dict[str, dict[str, InferenceShCredentials | None]] = {}
@@ -116,6 +117,7 @@ async def run_once(
         marker.write_text(
             json.dumps({"task_id": task_id, "backend": "inferencesh", "app": runner.settings.app})
         )
+        await record_billable("inferencesh-generate-lite", task_id, model=runner.settings.app)
     active = ACTIVE_TASKS.setdefault(_flow_run_id(), {})
     active[task_id] = credentials
     try:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bria_api.pricing import UnknownPriceError
-from flows.generation import generate_images
+from flows.generation import generate_images, generate_lite
 from flows.params import PromptSpec
 from tasks.ledger import read_ledger
 from tests.flows.anchors import trained_model
@@ -51,3 +51,18 @@ async def test_money_budget_with_unknown_price_fails_before_any_call(bria_env, t
     with pytest.raises(UnknownPriceError, match="BRIA_PRICE_TAILORED_IMAGE"):
         await generate_images(model_id, PROMPTS, out_dir=tmp_path / "out", budget=1.0)
     assert bria_env.stats()["mutating_requests"] == before
+
+
+async def test_lite_calls_on_both_backends_are_in_the_ledger(bria_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("INFERENCE_API_KEY", bria_env.inference_api_key)
+    monkeypatch.setenv("INFERENCE_BASE_URL", bria_env.inferencesh_url)
+    monkeypatch.setenv("BRIA_PRICE_INFERENCESH_LITE_IMAGE", "0.01")
+    for backend in ("bria", "inferencesh"):
+        files = await generate_lite(
+            "a red bicycle", num_images=2, out_dir=tmp_path / backend, backend=backend
+        )
+        rows = await read_ledger(json.loads(files[0].sidecar.read_text())["flow_run_id"])
+        kind = {"bria": "image-generate-lite", "inferencesh": "inferencesh-generate-lite"}[backend]
+        estimate = {"bria": "unknown", "inferencesh": "0.01 USD"}[backend]
+        assert [(r["kind"], r["estimate"]) for r in rows] == [(kind, estimate)] * 2
+        assert sorted(r["request id"] for r in rows) == sorted(f.request_id for f in files)
