@@ -100,19 +100,16 @@ async def test_reference_images_are_uploaded_by_the_sdk_and_urls_pass_through(is
 
 
 async def test_rerun_spends_nothing_and_a_started_task_is_reattached(ish_env, tmp_path):
-    files = await generate_lite(prompt="a cup", num_images=2, seed=9, out_dir=tmp_path, backend="inferencesh")
-    again = await generate_lite(prompt="a cup", num_images=2, seed=9, out_dir=tmp_path, backend="inferencesh")
-    assert [f.reused for f in again] == [True, True] and len(ish_env.inferencesh_tasks()) == 2
+    [image] = await generate_lite(prompt="a cup", seed=9, out_dir=tmp_path, backend="inferencesh")
+    [again] = await generate_lite(prompt="a cup", seed=9, out_dir=tmp_path, backend="inferencesh")
+    assert again.reused and len(ish_env.inferencesh_tasks()) == 1
     # A crash after the task started (marker written, nothing saved): the re-run re-attaches to that task.
-    started = files[0]
-    started.path.unlink()
-    marker = started.path.with_name(started.path.name + ".pending")
-    marker.write_text(json.dumps({"task_id": started.request_id}))
-    [resumed, _] = await generate_lite(
-        prompt="a cup", num_images=2, seed=9, out_dir=tmp_path, backend="inferencesh"
-    )
-    assert resumed.request_id == started.request_id and not resumed.reused and not marker.exists()
-    assert len(ish_env.inferencesh_tasks()) == 2
+    image.path.unlink()
+    marker = image.path.with_name(image.path.name + ".pending")
+    marker.write_text(json.dumps({"task_id": image.request_id}))
+    [resumed] = await generate_lite(prompt="a cup", seed=9, out_dir=tmp_path, backend="inferencesh")
+    assert resumed.request_id == image.request_id and not resumed.reused and not marker.exists()
+    assert resumed.sha256 == image.sha256 and len(ish_env.inferencesh_tasks()) == 1
 
 
 async def test_a_failed_task_fails_the_flow_with_the_platform_message_and_is_not_retried(ish_env, tmp_path):
@@ -161,3 +158,19 @@ async def test_cancelling_the_run_cancels_the_remote_task(ish_env, tmp_path):
     [task] = ish_env.inferencesh_tasks()
     assert task["cancel_requested"] and task["status"] == "cancelled"
     assert not list(Path(tmp_path).glob("*.pending"))
+
+
+def test_cli_generates_on_inferencesh(ish_env, tmp_path):
+    from prefect.settings import PREFECT_API_URL
+
+    from tests.flows.test_cli import bria_flows
+
+    result = bria_flows(
+        "generate", "--lite", "--backend", "inferencesh", "-p", "a red bicycle", "--num-images", "2",
+        "--seed", "5", "--out", str(tmp_path),
+        env={"PREFECT_API_URL": PREFECT_API_URL.value()},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    images = [Path(line) for line in result.stdout.split() if line.endswith(".png")]
+    assert [json.loads(p.with_suffix(".json").read_text())["backend"] for p in images] == ["inferencesh"] * 2
+    assert ish_env.inference_api_key not in result.stdout + result.stderr
