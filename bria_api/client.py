@@ -10,7 +10,7 @@ from types import TracebackType
 
 import httpx
 
-from bria_api.governor import RateGovernor
+from bria_api.governor import Governor
 from bria_api.resources import Datasets, Generation, Images, Models, Projects
 from bria_api.settings import BriaSettings
 from bria_api.transport import Transport
@@ -32,7 +32,7 @@ class BriaClient:
         http_client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
-        governor: RateGovernor | None = None,
+        governor: Governor | None = None,
     ) -> None:
         self.settings = settings or BriaSettings()
         self.transport = Transport(

@@ -17,12 +17,27 @@ import hashlib
 import time
 import weakref
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from aiolimiter import AsyncLimiter
 
 _BURST_FRACTION = 0.1
 _DECREASE = 0.7
 _RECOVERY_STEPS = 20  # successes needed to climb back from the floor to the full rate
+
+
+class Governor(Protocol):
+    """What the transport asks before and tells after each authenticated request.
+
+    ``RateGovernor`` paces one process; a caller can pass its own (e.g. one that also draws on a budget
+    shared by several processes) to ``BriaClient(governor=...)``.
+    """
+
+    async def acquire(self) -> None: ...
+
+    def on_rate_limited(self, retry_after: float | None) -> None: ...
+
+    def on_success(self) -> None: ...
 
 
 class RateGovernor:

@@ -34,7 +34,7 @@ from bria_api.errors import (
     RateLimitedError,
     error_from_response,
 )
-from bria_api.governor import RateGovernor, governor_for
+from bria_api.governor import Governor, governor_for
 from bria_api.operations import Kind, Operation
 from bria_api.redaction import register_secret, scrub
 from bria_api.settings import BriaSettings
@@ -59,7 +59,7 @@ class Transport:
         http_client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
-        governor: RateGovernor | None = None,
+        governor: Governor | None = None,
     ) -> None:
         token = settings.require_token().get_secret_value()
         register_secret(token)

@@ -78,6 +78,7 @@ class FaultProfile(BaseModel):
     seed: int = 0
     rules: list[FaultRule] = Field(default_factory=list)
     rpm_cap: int | None = Field(None, ge=1)
+    rpm_window_seconds: float = Field(60.0, gt=0, description="rpm_cap counts over this sliding window")
     max_concurrent_jobs: int | None = Field(None, ge=0)
     revoke_token_after: int | None = Field(None, ge=0)
     down_for_seconds: float | None = Field(None, ge=0)
@@ -141,13 +142,13 @@ class FaultEngine:
             return False
 
     def rate_limited(self) -> RateDecision | None:
-        """Sliding 60 s real-time window; only accepted requests occupy it."""
+        """Sliding real-time window (60 s unless rpm_window_seconds); only accepted requests occupy it."""
         with self._lock:
             cap = self.profile.rpm_cap
             if cap is None:
                 return None
-            now = time.monotonic()
-            while self._rpm_window and now - self._rpm_window[0] >= 60.0:
+            now, window = time.monotonic(), self.profile.rpm_window_seconds
+            while self._rpm_window and now - self._rpm_window[0] >= window:
                 self._rpm_window.popleft()
             if len(self._rpm_window) < cap:
                 self._rpm_window.append(now)
@@ -155,7 +156,7 @@ class FaultEngine:
             self._rpm_rejections += 1
             # Bria documents Retry-After as "when present": alternate with and without it.
             if self._rpm_rejections % 2 == 1:
-                return RateDecision(retry_after=max(1, math.ceil(60.0 - (now - self._rpm_window[0]))))
+                return RateDecision(retry_after=max(1, math.ceil(window - (now - self._rpm_window[0]))))
             return RateDecision(retry_after=None)
 
     def select(self, operation_id: str, method: str) -> list[FaultRule]:

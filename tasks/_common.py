@@ -8,13 +8,16 @@ from typing import Any
 
 from bria_api import Applied, BriaClient, BriaError
 from tasks.credentials import BriaCredentials, resolve_settings
+from tasks.rate_budget import governor_for_settings
 
 TAGS = ["bria"]
 
 
 @contextlib.asynccontextmanager
 async def bria_client(credentials: BriaCredentials | None) -> AsyncIterator[BriaClient]:
-    async with BriaClient(resolve_settings(credentials)) as client:
+    """A client whose requests draw on the token's budget shared by every run (``tasks/rate_budget.py``)."""
+    settings = resolve_settings(credentials)
+    async with BriaClient(settings, governor=governor_for_settings(settings)) as client:
         yield client
 
 

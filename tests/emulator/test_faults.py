@@ -154,6 +154,13 @@ def test_rpm_cap_alternates_retry_after(client: httpx.Client, emulator: Emulator
     assert emulator.stats()["faults_fired"]["rpm_cap"] == 3
 
 
+def test_rpm_cap_counts_over_a_configurable_window(client: httpx.Client, emulator: EmulatorServer) -> None:
+    emulator.set_faults({"rpm_cap": 2, "rpm_window_seconds": 0.4})
+    assert [client.get(PROJECTS).status_code for _ in range(3)] == [200, 200, 429]
+    time.sleep(0.45)  # the window is real time by design (Bria's minute), not emulated time
+    assert client.get(PROJECTS).status_code == 200
+
+
 def test_revoke_token_after(client: httpx.Client, emulator: EmulatorServer) -> None:
     emulator.set_faults({"revoke_token_after": 2})
     assert [client.get(PROJECTS).status_code for _ in range(4)] == [200, 200, 401, 401]

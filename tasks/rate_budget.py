@@ -1,0 +1,224 @@
+"""One request budget per Bria token, shared by every flow and task, through a Prefect global concurrency limit.
+
+Bria limits requests per minute per organization (10, 60, 100+ by plan). The client's governor paces one
+process; three flows running at once (a nightly batch, an upload, the watcher) would each spend the whole
+budget and collect 429s. So every client the tasks build also takes a ``rate_limit`` slot per request from
+the global concurrency limit ``bria-api-<fingerprint>`` on the Prefect server (``limit_name``: 12 hex of the
+token's sha256, never the token), created on first use from ``BRIA_REQUESTS_PER_MINUTE``, and resized when
+that setting changed (processes that disagree about the plan are misconfigured: each resize is a warning).
+
+Sizing (``spec_for``). A Prefect rate limit is a leaky bucket: ``limit`` slots draining at
+``slot_decay_per_second``, so a 60 s window sees at most ``limit + 60 * decay`` slots. One request takes
+``SLOTS_PER_REQUEST`` (100) slots, because the server floors each update's decay to whole slots and every
+acquisition, granted or denied, is an update: with whole requests as slots a low plan would lose most of its
+decay to flooring, with hundredths it loses about 2 %. The limit keeps 95 % of the plan per minute (a tenth as
+burst, the rest steady), like the in-process governor, with a margin for the time between the grant and Bria
+counting the request. A limit made by hand must count 100 slots per request too.
+
+Without a Prefect server (no ``PREFECT_API_URL``: the CLI and the demo run on an ephemeral per-process one),
+or when the server can't be reached or the limit can't be created, the in-process governor paces alone,
+with one warning. Either way the in-process governor still reacts to a 429 (Retry-After pauses every caller
+in the process, the rate is cut and restored gradually).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import math
+import os
+import time
+import weakref
+from dataclasses import dataclass
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
+from prefect.concurrency.asyncio import rate_limit
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.logging import get_logger
+from prefect.settings import get_current_settings
+
+from bria_api import BriaSettings
+from bria_api.governor import RateGovernor, governor_for
+
+SLOTS_PER_REQUEST = 100  # hundredths of a request: the server's per-update flooring of the decay stays small
+BURST_FRACTION = 0.1
+BUDGET_FRACTION = 0.95  # of the plan, per window: the margin for grant-to-arrival jitter
+_SETUP_TIMEOUT = 10.0
+_RETRY_SHARED_AFTER = 60.0  # after a failure, the in-process governor alone for this long, then try again
+log = get_logger("bria.rate_budget")
+
+
+@dataclass(frozen=True)
+class RateLimitSpec:
+    """A Prefect rate limit, in slots (``SLOTS_PER_REQUEST`` per request)."""
+
+    limit: int
+    slot_decay_per_second: float
+
+    def requests_per_window(self, window_seconds: float = 60.0) -> float:
+        """The most requests any window of this length can see (burst + steady)."""
+        return (self.limit + self.slot_decay_per_second * window_seconds) / SLOTS_PER_REQUEST
+
+
+def spec_for(requests: float, window_seconds: float = 60.0) -> RateLimitSpec:
+    """Size a limit for ``requests`` per ``window_seconds`` (Bria counts per minute)."""
+    burst = max(1, math.floor(requests * BURST_FRACTION))
+    steady_per_second = max(requests * BUDGET_FRACTION - burst, requests * 0.5) / window_seconds
+    return RateLimitSpec(burst * SLOTS_PER_REQUEST, steady_per_second * SLOTS_PER_REQUEST)
+
+
+def limit_name(token: str) -> str:
+    """``bria-api-<12 hex of sha256(token)>``: one budget per organization token; the token never appears."""
+    return "bria-api-" + hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+def shared_budget_configured() -> bool:
+    """A Prefect server to share with: PREFECT_API_URL set (not the per-process ephemeral server)."""
+    return bool(get_current_settings().api.url)
+
+
+def window_seconds() -> float:
+    """The window the plan's requests are counted over: Bria's minute unless an emulator compresses it."""
+    return float(os.environ.get("BRIA_RATE_WINDOW_SECONDS") or 60.0)
+
+
+async def ensure_limit(name: str, spec: RateLimitSpec) -> None:
+    """Create the limit, or resize it when it differs from ``spec`` (reconciled with the server each time)."""
+    async with get_client() as client:
+        try:
+            found = await client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            with contextlib.suppress(ObjectAlreadyExists):  # another process created it just now
+                await client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(
+                        name=name, limit=spec.limit, slot_decay_per_second=spec.slot_decay_per_second
+                    )
+                )
+            return
+        if found.limit != spec.limit or not math.isclose(
+            found.slot_decay_per_second, spec.slot_decay_per_second, rel_tol=1e-6
+        ):
+            log.warning(
+                "resizing rate limit %s from %s slots + %.4g/s to %s + %.4g/s (BRIA_REQUESTS_PER_MINUTE changed?)",
+                name,
+                found.limit,
+                found.slot_decay_per_second,
+                spec.limit,
+                spec.slot_decay_per_second,
+            )
+            await client.update_global_concurrency_limit(
+                name,
+                GlobalConcurrencyLimitUpdate(
+                    limit=spec.limit, slot_decay_per_second=spec.slot_decay_per_second
+                ),
+            )
+
+
+# (API URL, limit name, spec) -> (usable?, when to try again after a failure); reconciled once per process
+_STATE: dict[tuple[str, str, RateLimitSpec], tuple[bool, float]] = {}
+
+
+async def _shared_ready(name: str, spec: RateLimitSpec) -> bool:
+    key = (str(get_current_settings().api.url), name, spec)
+    ready, retry_at = _STATE.get(key, (False, 0.0))
+    if ready or time.monotonic() < retry_at:
+        return ready
+    try:
+        async with asyncio.timeout(_SETUP_TIMEOUT):
+            await ensure_limit(name, spec)
+    except Exception as exc:  # noqa: BLE001 - any failure means: pace in-process only, say so once
+        _fall_back(key, f"the shared rate limit {name} is unavailable ({type(exc).__name__}: {exc})")
+        return False
+    _STATE[key] = (True, 0.0)
+    return True
+
+
+def _fall_back(key: tuple[str, str, RateLimitSpec], why: str) -> None:
+    _STATE[key] = (False, time.monotonic() + _RETRY_SHARED_AFTER)
+    log.warning("%s; pacing requests in this process only", why)
+
+
+class _Waiters:
+    """The requests of one event loop waiting for the shared limit: one acquisition at a time takes slots for
+    all of them (up to a quarter of the burst), so a busy process makes a few calls to Prefect, not one per
+    request. At low plans that is one request per call anyway: a call costs ~40 ms, a request 1 s or more."""
+
+    def __init__(self, name: str, spec: RateLimitSpec) -> None:
+        self.name = name
+        self.max_batch = max(1, min(32, spec.limit // SLOTS_PER_REQUEST // 4))
+        self.waiting: list[asyncio.Future[None]] = []
+        self.draining = False
+
+    async def take(self) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.append(future)
+        if not self.draining:
+            self.draining = True
+            asyncio.get_running_loop().create_task(self._drain())
+        await future
+
+    async def _drain(self) -> None:
+        try:
+            while self.waiting:
+                batch = self.waiting[: self.max_batch]
+                await rate_limit(self.name, occupy=len(batch) * SLOTS_PER_REQUEST, strict=True)
+                del self.waiting[: len(batch)]
+                for future in batch:
+                    if not future.done():  # a cancelled waiter's slots are simply spent
+                        future.set_result(None)
+        except Exception as exc:  # noqa: BLE001 - handed to every waiter, which falls back
+            waiting, self.waiting = self.waiting, []
+            for future in waiting:
+                if not future.done():
+                    future.set_exception(exc)
+        finally:
+            self.draining = False
+
+
+_WAITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Waiters]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _waiters(name: str, spec: RateLimitSpec) -> _Waiters:
+    per_loop = _WAITERS.setdefault(asyncio.get_running_loop(), {})
+    if name not in per_loop or per_loop[name].max_batch != _Waiters(name, spec).max_batch:
+        per_loop[name] = _Waiters(name, spec)
+    return per_loop[name]
+
+
+class SharedRateGovernor:
+    """The in-process governor (Retry-After pauses, AIMD) plus one request's slots of the shared budget."""
+
+    def __init__(self, local: RateGovernor, name: str, spec: RateLimitSpec) -> None:
+        self.local = local
+        self.name = name
+        self.spec = spec
+
+    async def acquire(self) -> None:
+        await self.local.acquire()
+        if not await _shared_ready(self.name, self.spec):
+            return
+        try:
+            await _waiters(self.name, self.spec).take()
+        except Exception as exc:  # noqa: BLE001 - the server went away or the limit was deleted
+            key = (str(get_current_settings().api.url), self.name, self.spec)
+            _fall_back(key, f"rate limit {self.name}: {type(exc).__name__}: {exc}")
+
+    def on_rate_limited(self, retry_after: float | None) -> None:
+        self.local.on_rate_limited(retry_after)
+
+    def on_success(self) -> None:
+        self.local.on_success()
+
+
+def governor_for_settings(settings: BriaSettings) -> RateGovernor | SharedRateGovernor:
+    """The governor every task's client uses: shared through Prefect when a server is configured."""
+    token = settings.require_token().get_secret_value()
+    window = window_seconds()
+    local = governor_for(token, settings.requests_per_minute * 60.0 / window)  # it counts per minute
+    if not shared_budget_configured():
+        return local
+    return SharedRateGovernor(local, limit_name(token), spec_for(settings.requests_per_minute, window))
