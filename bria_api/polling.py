@@ -53,6 +53,17 @@ class TrainingWaitTimeout(BriaError):
         self.model_id = model_id
 
 
+class TrainingUnreachable(BriaError):
+    """Bria could not be reached for longer than the outage tolerance. The training goes on at Bria's side."""
+
+    def __init__(self, model_id: int, unreachable_seconds: float, cause: BaseException) -> None:
+        super().__init__(
+            f"model {model_id}: Bria unreachable for {unreachable_seconds:.1f}s, longer than the outage "
+            f"tolerance; the training goes on at Bria's side: re-run to re-attach to it (last error: {cause})"
+        )
+        self.model_id = model_id
+
+
 @dataclass
 class TrainingProgress:
     """What a watcher knows about one training, updated at each poll."""

@@ -7,13 +7,24 @@ import random
 import time
 
 from prefect import get_run_logger, task
-from prefect.artifacts import acreate_progress_artifact, acreate_table_artifact, aupdate_progress_artifact
+from prefect.artifacts import (
+    acreate_markdown_artifact,
+    acreate_progress_artifact,
+    acreate_table_artifact,
+    aupdate_progress_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
 from bria_api import BriaError, reconcile
 from bria_api.models import CheckpointList, TailoredModel, TrainingMode, TrainingParameters
-from bria_api.polling import PollSchedule, TrainingProgress, TrainingWaitTimeout, raise_for_terminal
+from bria_api.polling import (
+    PollSchedule,
+    TrainingProgress,
+    TrainingUnreachable,
+    TrainingWaitTimeout,
+    raise_for_terminal,
+)
 from tasks._common import TAGS, bria_client
 from tasks._progress import report
 from tasks.credentials import BriaCredentials
@@ -135,8 +146,10 @@ async def wait_for_training(
                 model = await bria.models.get(model_id)
                 last_ok = time.monotonic()
             except BriaError as exc:
-                if not exc.transient or time.monotonic() - last_ok > outage_tolerance_seconds:
+                if not exc.transient:
                     raise
+                if (unreachable := time.monotonic() - last_ok) > outage_tolerance_seconds:
+                    raise TrainingUnreachable(model_id, unreachable, exc) from exc
                 logger.warning("model %s: Bria unreachable (%s); still waiting", model_id, exc)
                 await asyncio.sleep(next(intervals))
                 continue
@@ -172,6 +185,13 @@ async def wait_for_training(
                 stall_reported = True
                 logger.warning("model %s looks stalled: %s", model_id, progress.describe())
                 emit_training_event("stalled", model, elapsed=progress.elapsed)
+                await acreate_markdown_artifact(
+                    f"## Model {model_id} looks stalled\n\n{progress.describe()}: past 1.5x the expected "
+                    f"{expected_seconds / 3600:.1f} h. Still waiting (up to {max_wait_seconds / 3600:.1f} h); "
+                    "the training is not stopped.\n",
+                    key=f"training-stalled-{model_id}",
+                    description=f"Stall alarm for model {model_id}",
+                )
             if progress.elapsed > max_wait_seconds:
                 raise TrainingWaitTimeout(model_id, progress.elapsed, progress.status or "?")
             await asyncio.sleep(next(intervals))

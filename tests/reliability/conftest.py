@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -18,26 +19,33 @@ from bria_emulator.server import EmulatorServer
 from tests.imagegen import distinct_images
 
 TOKEN = "reliability-token-5c81e0a7"
+FAST = 3600.0  # emulated seconds per real second
 
 
 @pytest.fixture(scope="session")
 def flow_emulator():
     config = EmulatorConfig(
-        api_token=TOKEN, time_scale=3600.0, training_seconds=1800, generation_seconds=0.0, seed=11
+        api_token=TOKEN, time_scale=FAST, training_seconds=1800, generation_seconds=0.0, seed=11
     )
     with EmulatorServer(config) as server:
         yield server
+
+
+def set_time_scale(emulator: EmulatorServer, time_scale: float) -> None:
+    httpx.post(f"{emulator.url}/_emulator/clock", json={"time_scale": time_scale}).raise_for_status()
 
 
 @pytest.fixture
 def flow_bria(flow_emulator, monkeypatch):
     """The emulator, reset, with the environment pointing the flows' clients at it."""
     flow_emulator.reset()
+    set_time_scale(flow_emulator, FAST)
     monkeypatch.setenv("BRIA_API_TOKEN", TOKEN)
     monkeypatch.setenv("BRIA_BASE_URL", flow_emulator.url)
     monkeypatch.setenv("BRIA_REQUESTS_PER_MINUTE", "100000")
     yield flow_emulator
     flow_emulator.reset()
+    set_time_scale(flow_emulator, FAST)
 
 
 @pytest.fixture
@@ -57,8 +65,8 @@ def client_for(emulator: EmulatorServer) -> BriaClient:
     return BriaClient(settings, rng=random.Random(0))
 
 
-async def trained_model(emulator: EmulatorServer, name: str = "ready model") -> int:
-    """A Completed model, made straight through the API (no flow): the starting point of generation rows."""
+async def completed_dataset(emulator: EmulatorServer, name: str = "ready") -> tuple[int, int]:
+    """(project id, dataset id) of a completed 5-image dataset, made straight through the API (no flow)."""
     async with client_for(emulator) as bria:
         project = await bria.projects.create(f"{name} project", ip_medium="photography", ip_type="other")
         dataset = await bria.datasets.create(project.id, f"{name} dataset")
@@ -66,11 +74,25 @@ async def trained_model(emulator: EmulatorServer, name: str = "ready model") -> 
         for i, data in enumerate(distinct_images(5, size=320)):
             await bria.images.upload(dataset.id, data, image_name=f"img-{i}.png")
         await bria.datasets.complete(dataset.id)
-        model = await bria.models.create(name, dataset.id)
+        return project.id, dataset.id
+
+
+async def training_model(emulator: EmulatorServer, name: str = "ready model") -> int:
+    """A model whose training has just started."""
+    _, dataset_id = await completed_dataset(emulator, name)
+    async with client_for(emulator) as bria:
+        model = await bria.models.create(name, dataset_id)
         await bria.models.start_training(model.id)
-        emulator.advance(3600)
-        assert (await bria.models.get(model.id)).status == "Completed"
         return model.id
+
+
+async def trained_model(emulator: EmulatorServer, name: str = "ready model") -> int:
+    """A Completed model: the starting point of generation rows."""
+    model_id = await training_model(emulator, name)
+    emulator.advance(3600)
+    async with client_for(emulator) as bria:
+        assert (await bria.models.get(model_id)).status == "Completed"
+    return model_id
 
 
 @pytest.fixture
