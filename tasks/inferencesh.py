@@ -131,6 +131,8 @@ async def run_once(
                 Applied.NO
             )  # the marker holds the task id: a retry re-attaches, it does not pay again
         raise
+    except Exception:  # our own failure: the task runs on, and the marker lets a re-run re-attach to it
+        raise
     except BaseException:  # cancelled, timed out, or the process is going down: stop paying for it
         with anyio.CancelScope(shield=True):
             ended = await runner.cancel(task_id)
