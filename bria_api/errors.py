@@ -80,6 +80,9 @@ class AuthenticationError(BriaAPIError):
 
     status_code = 401
 
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(f"token rejected ({message}); set a valid BRIA_API_TOKEN", **fields)
+
 
 class PermissionDeniedError(BriaAPIError):
     """403: quota exceeded, feature not in plan, or resource of another organization."""

@@ -172,15 +172,24 @@ async def upload_missing(
     gate = asyncio.Semaphore(concurrency)
     wanted = list(manifest)
 
+    halted: list[BaseException] = []  # a final refusal (token rejected, quota...): send nothing more
+
     async def send(entry: ManifestEntry) -> None:
         async with gate:
-            await bria.images.upload(
-                dataset_id,
-                entry.path,
-                image_name=entry.image_name,
-                increase_resolution=increase_resolution,
-                verified_sha256=entry.sha256 if validated else None,
-            )
+            if halted:
+                raise halted[0]
+            try:
+                await bria.images.upload(
+                    dataset_id,
+                    entry.path,
+                    image_name=entry.image_name,
+                    increase_resolution=increase_resolution,
+                    verified_sha256=entry.sha256 if validated else None,
+                )
+            except BriaError as exc:
+                if not (exc.transient or exc.applied is Applied.MAYBE):
+                    halted.append(exc)
+                raise
         if on_uploaded:
             on_uploaded(entry)
 

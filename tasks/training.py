@@ -16,7 +16,7 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
-from bria_api import BriaError, reconcile
+from bria_api import AuthenticationError, BriaError, PermissionDeniedError, reconcile
 from bria_api.models import CheckpointList, TailoredModel, TrainingMode, TrainingParameters
 from bria_api.polling import (
     PollSchedule,
@@ -146,6 +146,12 @@ async def wait_for_training(
                 model = await bria.models.get(model_id)
                 last_ok = time.monotonic()
             except BriaError as exc:
+                if isinstance(exc, AuthenticationError | PermissionDeniedError):
+                    logger.error(
+                        "model %s: Bria refused the token while waiting; the training goes on at Bria's side: "
+                        "re-run with a valid token to re-attach to it",
+                        model_id,
+                    )
                 if not exc.transient:
                     raise
                 if (unreachable := time.monotonic() - last_ok) > outage_tolerance_seconds:
