@@ -36,9 +36,13 @@ class DatasetDiff(BaseModel):
 
 
 def content_digest(manifest: Sequence[ManifestEntry]) -> str:
-    """8 hex digits naming the folder's content (order and file names do not matter)."""
-    joined = "\n".join(sorted(e.sha256.lower() for e in manifest))
-    return hashlib.sha256(joined.encode()).hexdigest()[:8]
+    """8 hex digits naming the folder's content (order and file names do not matter).
+
+    Computed over the content-hash prefixes that image names carry, so the dataset's own image list gives
+    the same value; the first 8 digits of the lineage manifest digest (``tasks/lineage.py``).
+    """
+    unique = sorted({e.sha256[:SHA_PREFIX_LEN].lower() for e in manifest})
+    return hashlib.sha256("\n".join(unique).encode()).hexdigest()[:8]
 
 
 def version_label(dataset_name: str | None, base_name: str) -> str | None:
