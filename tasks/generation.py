@@ -57,6 +57,19 @@ class SubmittedJobError(BriaError):
         self.applied = Applied.NO if resumable else Applied.MAYBE
 
 
+class SubmitOutcomeUnknown(BriaError):
+    """The submit's answer was lost (5xx, dropped connection, timeout after sending): Bria may have accepted,
+    and charged, the job, and without its request id there is nothing to look up. Not resent."""
+
+    applied = Applied.MAYBE
+
+    def __init__(self, operation: str, cause: BriaError) -> None:
+        super().__init__(
+            f"{operation}: the answer to the submit was lost ({cause}); Bria may have accepted and charged it, "
+            "so it is not resent automatically (a re-run submits it again)"
+        )
+
+
 class GeneratedFile(BaseModel):
     """One produced asset on disk and what made it."""
 
@@ -104,7 +117,12 @@ async def submit_once(bria: BriaClient, request: Any, marker: Path | None, *, ti
     """
     request_id = _pending_request_id(marker) if marker else None
     if request_id is None:
-        request_id = (await bria.generation.submit(request)).request_id
+        try:
+            request_id = (await bria.generation.submit(request)).request_id
+        except BriaError as exc:
+            if exc.applied is Applied.MAYBE:
+                raise SubmitOutcomeUnknown(OPERATION_OF[type(request)], exc) from exc
+            raise
         if marker:
             marker.write_text(
                 json.dumps({"request_id": request_id, "operation": OPERATION_OF[type(request)]})

@@ -15,7 +15,7 @@ from PIL import Image
 from prefect import flow
 
 from bria_api.models import TailoredImageRequest
-from tasks.generation import SubmittedJobError, generate_tailored_image
+from tasks.generation import SubmitOutcomeUnknown, SubmittedJobError, generate_tailored_image
 from tests.reliability.conftest import TOKEN, trained_model
 from tests.reliability.figures import figure
 
@@ -108,3 +108,27 @@ async def test_rerun_after_a_failed_wait_resumes_the_pending_job(flow_bria, tmp_
     assert flow_bria.stats()["operations"]["image-generate-tailored"]["requests"] == 1
     assert (await no_retry(request, tmp_path, "one")).reused  # and a third run reuses the file
     assert flow_bria.stats()["operations"]["image-generate-tailored"]["requests"] == 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [{"kind": "status", "code": 500}, {"kind": "commit_then_drop"}],
+    ids=["500", "commit_then_drop"],
+)
+async def test_ambiguous_generation_submit_is_not_resent(flow_bria, tmp_path, fault):
+    """A submit whose answer is lost may have been paid for, and there is no request id to look up: the task
+    fails saying so instead of resending (Prefect's retries included)."""
+    model_id = await trained_model(flow_bria)
+    flow_bria.set_faults({"rules": [{"op": "image-generate-tailored", "times": 1, **fault}]})
+    request = TailoredImageRequest(tailored_model_id=str(model_id), prompt="a mug", seed=4)
+    with pytest.raises(SubmitOutcomeUnknown, match="may have accepted and charged it, so it is not resent"):
+        await generate_tailored_image.with_options(retry_delay_seconds=0)(request, tmp_path, "one")
+    stats = flow_bria.stats()
+    sends = stats["operations"]["image-generate-tailored"]["requests"]
+    figure(
+        3,
+        f"generation submit answered {fault.get('code', 'with a dropped connection')}: sends {sends}, "
+        f"credits spent {stats['credit_requests'] - 1}; the task fails 'not resent' instead of paying twice",
+    )
+    assert sends == 1
+    assert not list(tmp_path.iterdir())  # no marker, no file: a deliberate re-run submits anew
