@@ -100,7 +100,7 @@ async def run_once(
 ) -> TaskUpdate:
     """Start the task unless the marker names one already started; follow it; cancel it if we are stopped."""
     task_id = _pending_task_id(marker)
-    stream = None
+    stream, started = None, False
     if task_id is not None:
         try:
             stream = await runner.reattach(task_id)
@@ -117,19 +117,20 @@ async def run_once(
         marker.write_text(
             json.dumps({"task_id": task_id, "backend": "inferencesh", "app": runner.settings.app})
         )
-        await record_billable("inferencesh-generate-lite", task_id, model=runner.settings.app)
+        started = True
+    # No await between the start and the try below: a cancellation from here on cancels the remote task.
     active = ACTIVE_TASKS.setdefault(_flow_run_id(), {})
     active[task_id] = credentials
     try:
+        if started:
+            await record_billable("inferencesh-generate-lite", task_id, model=runner.settings.app)
         return await follow(runner, stream, stem)
     except TaskFailedError:
         marker.unlink(missing_ok=True)  # it ended: a deliberate re-run starts a new task
         raise
     except InferenceShError as exc:
-        if exc.transient:
-            exc.applied = (
-                Applied.NO
-            )  # the marker holds the task id: a retry re-attaches, it does not pay again
+        if exc.transient:  # the marker holds the task id: a retry re-attaches, it does not pay again
+            exc.applied = Applied.NO
         raise
     except Exception:  # our own failure: the task runs on, and the marker lets a re-run re-attach to it
         raise
