@@ -18,7 +18,8 @@ from typing import Any
 
 APP_REF = "bria/generate-lite"
 
-# our parameter (``bria_api.lite.LiteParams``) -> the app's input field
+# our parameter (``bria_api.lite.LiteParams``) -> the app's input field. The app's "sync" input is left to its
+# default: the SDK follows the task's stream either way.
 INPUT_FIELDS: dict[str, str] = {
     "prompt": "prompt",
     "reference_images": "images",
