@@ -95,7 +95,9 @@ def emulator(
     if faults:
         config = config.model_copy(update={"faults": FaultProfile.parse_spec(faults)})
     typer.echo(
-        f"Bria emulator on http://{host}:{port} (time scale x{time_scale:g}); Ctrl-C to stop", err=True
+        f"Bria emulator on http://{host}:{port} (time scale x{time_scale:g}); inference.sh's task API at "
+        f"http://{host}:{port}/inferencesh (key: INFERENCE_API_KEY, else inf-emulator-key); Ctrl-C to stop",
+        err=True,
     )
     serve(config, host, port)
 
