@@ -88,7 +88,9 @@ class RunAudit:
 
     @property
     def duplicates(self) -> int:
-        return sum(max(0, n - 1) for n in (self.projects, self.datasets, self.models)) + self.duplicate_contents
+        return (
+            sum(max(0, n - 1) for n in (self.projects, self.datasets, self.models)) + self.duplicate_contents
+        )
 
     @property
     def as_expected(self) -> bool:
@@ -121,7 +123,9 @@ def _served(emulator: EmulatorServer, token: str, request_id: str) -> bytes:
     return httpx.get(state["result"]["image_url"]).content
 
 
-def audit_run(emulator: EmulatorServer, token: str, stats: dict, project: str, images: list[Path]) -> RunAudit:
+def audit_run(
+    emulator: EmulatorServer, token: str, stats: dict, project: str, images: list[Path]
+) -> RunAudit:
     projects = [p for p in _get(emulator, token, "/projects") if p["project_name"] == project]
     datasets = [d for p in projects for d in _get(emulator, token, f"/projects/{p['id']}/datasets")]
     models = [m for p in projects for m in _get(emulator, token, f"/projects/{p['id']}/models")]
