@@ -4,7 +4,7 @@ Row 6: the connection drops right after the commit (``commit_then_drop``). Row 7
 client's read timeout (``delay_headers``). Either way the client cannot know what happened: creates and
 uploads look Bria up and adopt what they find, idempotent PUTs are sent again, start-training reads the model.
 Each step runs twice, clean and faulted, through the same reconciling code the tasks use; the difference
-between the two runs is the cost of an incident.
+between the two runs is the cost of an incident. Row 3's per-answer rules (what a 5xx allows) close the file.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from bria_api import BriaClient, BriaSettings, reconcile
+from bria_api import BriaClient, BriaError, BriaSettings, reconcile
 from bria_api.manifest import build_manifest
 from tests.conftest import TOKEN
 from tests.imagegen import distinct_images
@@ -233,3 +233,43 @@ async def test_row7_reads_past_the_read_timeout_are_simply_retried(emulator, sle
         await asyncio.sleep(0.05)
     first, second = sorted(emulator.requests(), key=lambda r: r["arrived"])
     assert second["arrived"] < first["answered"]  # the retry went out while the first answer was still late
+
+
+@pytest.mark.parametrize(
+    "op,rule,sends,ok",
+    [
+        (
+            "create-project",
+            {"code": 500, "headers": {"x-should-retry": "true"}},
+            2,
+            True,
+        ),  # not applied: resent
+        ("create-project", {"code": 503, "retry_after": 1}, 2, True),  # 503 + Retry-After: resent after it
+        ("create-project", {"code": 502}, 1, False),  # may have committed: never resent blindly
+        (
+            "get-projects",
+            {"code": 503, "headers": {"x-should-retry": "false"}},
+            1,
+            False,
+        ),  # told not to retry
+        ("get-projects", {"code": 504}, 2, True),  # reads retry
+    ],
+    ids=["post-500-should-retry", "post-503-retry-after", "post-502", "get-503-should-not-retry", "get-504"],
+)
+async def test_row3_server_errors_are_retried_as_the_answer_allows(emulator, sleeps, op, rule, sends, ok):
+    settings = BriaSettings(api_token=SecretStr(TOKEN), base_url=emulator.url, max_retries=2)
+    emulator.set_faults({"rules": [{"op": op, "kind": "status", "times": 1, **rule}]})
+    async with BriaClient(settings, sleep=sleeps) as bria:
+        call = (
+            bria.projects.create("p", ip_medium="photography", ip_type="other")
+            if op == "create-project"
+            else bria.projects.list()
+        )
+        if ok:
+            await call
+        else:
+            with pytest.raises(BriaError):
+                await call
+    assert emulator.stats()["operations"][op]["requests"] == sends
+    if rule.get("retry_after"):
+        assert sleeps.calls[0] >= rule["retry_after"]  # never earlier than Bria asked
