@@ -23,12 +23,15 @@ MAX_JSON_TEXT = 200_000  # our own cap on schema/caption/prompt JSON text (Bria 
 
 
 def _check_json_text(value: str | None, field: str) -> str | None:
+    """Schemas, captions and structured prompts are JSON objects held in strings (Bria refuses anything else)."""
     if value is None:
         return value
     try:
-        json.loads(value)
+        parsed = json.loads(value)
     except ValueError as exc:
-        raise ValueError(f"{field} must be a string holding valid JSON") from exc
+        raise ValueError(f"{field} must be a string holding a JSON object") from exc
+    if not isinstance(parsed, dict):
+        raise ValueError(f"{field} must be a string holding a JSON object")
     return value
 
 
@@ -145,6 +148,11 @@ class RefineStructuredPromptRequest(RequestModel):
     structured_prompt: str = Field(min_length=1, max_length=MAX_JSON_TEXT)
     instruction: str = Field(min_length=1, max_length=5000)
     context_images: list[str] | None = Field(default=None, max_length=10)
+
+    @field_validator("structured_prompt")
+    @classmethod
+    def _prompt_is_json(cls, value: str) -> str:
+        return _check_json_text(value, "structured_prompt") or value
 
 
 class StructuredPromptText(ResponseModel):

@@ -21,9 +21,11 @@ def _structured_to_text(value: Any) -> Any:
         return json.dumps(value, separators=(",", ":"))
     if isinstance(value, str):
         try:
-            json.loads(value)
+            parsed = json.loads(value)
         except ValueError as exc:
             raise ValueError("structured_prompt must be JSON (an object or a string holding JSON)") from exc
+        if not isinstance(parsed, dict):
+            raise ValueError("structured_prompt must be a JSON object (or a string holding one)")
     return value
 
 
