@@ -93,7 +93,10 @@ class WebhookVerifier:
                 f"timestamp outside the {self.tolerance:g}s tolerance (stale or future)"
             )
         expected = sign(self._token, webhook_id, raw_ts, body)
-        if not any(hmac.compare_digest(expected, token.strip()) for token in signatures.split(",")):
+        given = [token.strip().encode("utf-8", "replace") for token in signatures.split(",")]
+        if not any(
+            hmac.compare_digest(expected.encode(), token) for token in given
+        ):  # bytes: any header text
             raise WebhookVerificationError("signature mismatch")
         try:
             job = JobState.model_validate(json.loads(body))
