@@ -120,7 +120,13 @@ async def submit_once(bria: BriaClient, request: Any, marker: Path | None, *, ti
         try:
             request_id = (await bria.generation.submit(request)).request_id
         except BriaError as exc:
-            if exc.applied is Applied.MAYBE:
+            if exc.applied is Applied.MAYBE:  # may be charged: on the ledger, flagged
+                await record_billable(
+                    OPERATION_OF[type(request)],
+                    None,
+                    model=getattr(request, "tailored_model_id", None),
+                    note="answer lost: Bria may have charged it",
+                )
                 raise SubmitOutcomeUnknown(OPERATION_OF[type(request)], exc) from exc
             raise
         if marker:

@@ -1,7 +1,8 @@
 """The billing ledger: every billable call a run makes, as one table artifact (``billing-ledger``) on its root run.
 
 A row is appended right after Bria accepted the call (the request id is known, the credit is spent): kind
-(operation), request id, model, the flow run that made it, and its estimated price from ``PriceTable``. The
+(operation), request id, model, the flow run that made it, and its estimated price from ``PriceTable``; a
+submit whose answer was lost is recorded too, with a note (Bria may have charged it). The
 artifact belongs to the root flow run, so a lifecycle's ledger also lists what its subflows paid for; it is
 updated in place (one artifact, not one version per row) and read back after a resume in a new process.
 
@@ -27,7 +28,7 @@ from prefect.logging import get_logger
 from bria_api.pricing import PRICE_FIELD_OF, PriceTable
 
 LEDGER_KEY = "billing-ledger"
-COLUMNS = ("time", "kind", "request id", "model", "flow run", "estimate")
+COLUMNS = ("time", "kind", "request id", "model", "flow run", "estimate", "note")
 
 
 class _Ledger:
@@ -82,8 +83,12 @@ async def record_billable(
     request_id: str | None = None,
     model: str | int | None = None,
     prices: PriceTable | None = None,
+    note: str = "",
 ) -> dict[str, str]:
-    """Append one billable call to the run's ledger (outside a run: log only). Returns the row."""
+    """Append one billable call to the run's ledger (outside a run: log only). Returns the row.
+
+    ``note`` flags a row, e.g. a submit whose answer was lost (it may or may not have been charged).
+    """
     prices = prices or PriceTable()
     row = {
         "time": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
@@ -92,9 +97,12 @@ async def record_billable(
         "model": "-" if model is None else str(model),
         "flow run": runtime.flow_run.name or "-",
         "estimate": prices.money(prices.price(operation)) if operation in PRICE_FIELD_OF else "unknown",
+        "note": note,
     }
     logger = _logger()
-    logger.info("billable: %s (request %s, estimate %s)", operation, row["request id"], row["estimate"])
+    logger.info(
+        "billable: %s (request %s, estimate %s) %s", operation, row["request id"], row["estimate"], note
+    )
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
         return row

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+from prefect.client.schemas.sorting import FlowRunSort
 
 from bria_api.pricing import UnknownPriceError
 from flows.generation import generate_images, generate_lite
@@ -66,3 +69,27 @@ async def test_lite_calls_on_both_backends_are_in_the_ledger(bria_env, tmp_path,
         estimate = {"bria": "unknown", "inferencesh": "0.01 USD"}[backend]
         assert [(r["kind"], r["estimate"]) for r in rows] == [(kind, estimate)] * 2
         assert sorted(r["request id"] for r in rows) == sorted(f.request_id for f in files)
+
+
+async def test_a_submit_whose_answer_was_lost_is_on_the_ledger_flagged(bria_env, tmp_path):
+    model_id = await trained_model(bria_env)
+    bria_env.set_faults(
+        {"rules": [{"op": "image-generate-tailored", "times": 1, "kind": "commit_then_drop"}]}
+    )
+    with pytest.raises(Exception, match="may have accepted and charged it") as info:
+        await generate_images(model_id, PROMPTS[:1], out_dir=tmp_path / "out")
+    assert type(info.value).__name__ == "SubmitOutcomeUnknown"
+    run_id = await _last_run_id("generate-images")
+    (row,) = await read_ledger(run_id)
+    assert (row["kind"], row["request id"]) == ("image-generate-tailored", "-")
+    assert row["note"] == "answer lost: Bria may have charged it"
+
+
+async def _last_run_id(flow_name: str):
+    async with get_client() as prefect:
+        runs = await prefect.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC,
+            limit=1,
+        )
+    return runs[0].id
