@@ -256,12 +256,14 @@ async def ensure_training(
 
     The status is read first: InProgress re-attaches, Completed skips, and a 409 or an unknown outcome is
     settled by reading the model again. Failed and Stopped models cannot be resumed (Bria answers 409).
+    A start of ours whose answer was lost, found running afterwards, counts as ``started`` (it was ours).
     """
+    sent_unconfirmed = False
     for _ in range(_RECONCILE_ROUNDS):
         model = await bria.models.get(model_id)
         status = model.known_status
         if status in (ModelStatus.IN_PROGRESS, ModelStatus.STOPPING):
-            return model, "attached"
+            return model, "started" if sent_unconfirmed else "attached"
         if status is ModelStatus.COMPLETED:
             return model, "completed"
         if status in (ModelStatus.FAILED, ModelStatus.STOPPED):
@@ -275,9 +277,12 @@ async def ensure_training(
         except BriaError as exc:
             if exc.applied is not Applied.MAYBE:
                 raise
+            sent_unconfirmed = True
             log.warning("model %s: start_training outcome unknown (%s); reading status", model_id, exc)
     model = await bria.models.get(model_id)
-    if model.known_status in (ModelStatus.IN_PROGRESS, ModelStatus.STOPPING, ModelStatus.COMPLETED):
+    if model.known_status in (ModelStatus.IN_PROGRESS, ModelStatus.STOPPING):
+        return model, "started" if sent_unconfirmed else "attached"
+    if model.known_status is ModelStatus.COMPLETED:
         return model, "attached"
     raise Unconfirmed(f"model {model_id}: could not confirm that training started (status {model.status})")
 

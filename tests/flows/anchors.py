@@ -12,8 +12,9 @@ from bria_api import BriaClient
 from tests.imagegen import distinct_images
 
 
-async def trained_model(emulator, name: str = "ready model") -> int:
-    """A Completed model made straight through the API (no flow, nothing in any ledger)."""
+async def trained_model(emulator, name: str = "ready model", *, train: bool = True) -> int:
+    """A Completed model made straight through the API (no flow, nothing in any ledger); with ``train=False``
+    a Created one on a completed dataset."""
     async with BriaClient() as bria:
         project = await bria.projects.create(f"{name} project", ip_medium="photography", ip_type="other")
         dataset = await bria.datasets.create(project.id, f"{name} dataset")
@@ -22,6 +23,8 @@ async def trained_model(emulator, name: str = "ready model") -> int:
             await bria.images.upload(dataset.id, data, image_name=f"img-{i}.png")
         await bria.datasets.complete(dataset.id)
         model = await bria.models.create(name, dataset.id)
+        if not train:
+            return model.id
         await bria.models.start_training(model.id)
         emulator.advance(24 * 3600)
         assert (await bria.models.get(model.id)).status == "Completed"

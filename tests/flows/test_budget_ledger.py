@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 from prefect.client.schemas.sorting import FlowRunSort
@@ -13,6 +14,7 @@ from bria_api.pricing import UnknownPriceError
 from flows.generation import generate_images, generate_lite
 from flows.params import PromptSpec
 from tasks.ledger import read_ledger
+from tasks.training import start_training
 from tests.flows.anchors import trained_model
 
 PROMPTS = [PromptSpec(prompt=f"a mug, take {i}", seed=i) for i in range(5)]
@@ -83,6 +85,20 @@ async def test_a_submit_whose_answer_was_lost_is_on_the_ledger_flagged(bria_env,
     (row,) = await read_ledger(run_id)
     assert (row["kind"], row["request id"]) == ("image-generate-tailored", "-")
     assert row["note"] == "answer lost: Bria may have charged it"
+
+
+@flow
+async def start_once(model_id: int) -> str:
+    return (await start_training(model_id)).status
+
+
+async def test_a_training_start_whose_answer_was_lost_is_still_on_the_ledger(bria_env):
+    model_id = await trained_model(bria_env, train=False)
+    bria_env.set_faults({"rules": [{"op": "start-training", "times": 1, "kind": "commit_then_drop"}]})
+    assert await start_once(model_id) == "InProgress"
+    (row,) = await read_ledger(await _last_run_id("start-once"))
+    assert (row["kind"], row["model"]) == ("start-training", str(model_id))
+    assert bria_env.stats()["trainings_started"] == 1
 
 
 async def _last_run_id(flow_name: str):
