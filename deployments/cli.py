@@ -212,6 +212,16 @@ def generate(
     ] = None,
     aspect_ratio: Annotated[str, typer.Option(help="1:1, 16:9, 9:16, 4:3, ...")] = "1:1",
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("bria-output"),
+    budget: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(
+            help="Tailored only: most estimated spend of new images (needs BRIA_PRICE_TAILORED_IMAGE)."
+        ),
+    ] = None,
+    max_images: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(help="Tailored only: most new images submitted (saved ones are free)."),
+    ] = None,
     token_file: TokenFile = None,
     token_stdin: TokenStdin = False,
 ) -> None:
@@ -244,7 +254,13 @@ def generate(
         async def run() -> object:
             specs = [PromptSpec(prompt=p) for p in prompt or []]
             return await generate_images(
-                model_id, specs or None, prompts_file=prompts_file, out_dir=out, aspect_ratio=aspect_ratio
+                model_id,
+                specs or None,
+                prompts_file=prompts_file,
+                out_dir=out,
+                aspect_ratio=aspect_ratio,
+                budget=budget,
+                max_images=max_images,
             )
 
     files = _run_with_progress(run)
@@ -265,12 +281,13 @@ def _run_with_progress(make_coro):  # type: ignore[no-untyped-def]
     import asyncio
 
     from bria_api import BriaError
+    from bria_api.pricing import UnknownPriceError
     from deployments._progress_ui import progress_bars
 
     try:
         with progress_bars():
             return asyncio.run(make_coro())
-    except BriaError as exc:
+    except (BriaError, UnknownPriceError) as exc:
         typer.echo(f"failed: {exc}", err=True)
         raise typer.Exit(1) from None
 

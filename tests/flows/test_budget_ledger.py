@@ -9,6 +9,7 @@ from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.settings import PREFECT_API_URL
 
 from bria_api.pricing import UnknownPriceError
 from flows.generation import generate_images, generate_lite
@@ -16,6 +17,7 @@ from flows.params import PromptSpec
 from tasks.ledger import read_ledger
 from tasks.training import start_training
 from tests.flows.anchors import trained_model
+from tests.flows.test_cli import bria_flows
 
 PROMPTS = [PromptSpec(prompt=f"a mug, take {i}", seed=i) for i in range(5)]
 
@@ -109,3 +111,12 @@ async def _last_run_id(flow_name: str):
             limit=1,
         )
     return runs[0].id
+
+
+def test_cli_budget_without_a_price_fails_clearly_before_any_call(bria_env, tmp_path):
+    env = {"PREFECT_API_URL": PREFECT_API_URL.value()}
+    before = bria_env.stats()["mutating_requests"]
+    args = ("generate", "--model-id", "4242", "-p", "a mug", "--budget", "2", "--out", str(tmp_path))
+    result = bria_flows(*args, env=env)
+    assert result.returncode == 1 and "set BRIA_PRICE_TAILORED_IMAGE" in result.stderr
+    assert bria_env.stats()["mutating_requests"] == before
