@@ -27,6 +27,7 @@ from tasks.datasets import (
     remove_absent_images,
     upload_images,
 )
+from tasks.lineage import digest_of_manifest, record_dataset
 from tasks.lint import lint_images
 from tasks.locks import resource_lock
 
@@ -144,6 +145,8 @@ async def _fill_dataset(
     if review_timeout is not None:
         await ask_caption_review(ds.id, review_timeout, credentials)
     ds = await complete_dataset(ds.id, credentials)
+    if manifest:  # lineage: the folder's images became this dataset (tasks/lineage.py)
+        await record_dataset(ds.id, digest_of_manifest(manifest), str(dataset.images_dir), len(manifest))
     result = PreparedDataset(
         project_id=proj.id,
         dataset_id=ds.id,

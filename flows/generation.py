@@ -22,7 +22,9 @@ from tasks._progress import report
 from tasks.credentials import BriaCredentials, InferenceShCredentials, resolve_inference_settings
 from tasks.generation import GeneratedFile, generate_lite_image, generate_tailored_image
 from tasks.inferencesh import cancel_remote_tasks, generate_lite_inferencesh
+from tasks.lineage import lineage_of, record_images
 from tasks.locks import resource_lock
+from tasks.promotion import PROMOTED, resolve_model_id
 
 
 async def _bounded(coros: list, limit: int, key: str = "generate") -> list:
@@ -55,7 +57,7 @@ async def _gallery(title: str, files: list[GeneratedFile], key: str) -> None:
 
 @flow(name="generate-images", flow_run_name="generate-{model_id}")
 async def generate_images(
-    model_id: int,
+    model_id: int | Literal["promoted"],
     prompts: list[PromptSpec] | None = None,
     prompts_file: Path | None = None,
     out_dir: Path = Path("bria-output"),
@@ -69,7 +71,8 @@ async def generate_images(
     """Generate a batch of images with a tailored model; each saved once, with a JSON sidecar.
 
     Args:
-        model_id: The trained tailored model.
+        model_id: The trained tailored model, or "promoted": the model the promoted alias points at when
+            the run starts (moved by an approved golden gallery).
         prompts: Prompts with optional seeds and aspect ratios.
         prompts_file: A file of prompts (JSON list, JSON lines, or one prompt per line).
         out_dir: Output folder.
@@ -82,6 +85,8 @@ async def generate_images(
         max_images: Most new images submitted by this run (already saved ones are free and always kept).
     """
     specs = load_prompts(prompts, prompts_file)
+    if model_id == PROMOTED:  # resolved once, at run start: the whole batch uses one model
+        model_id = await resolve_model_id(model_id)
     requests = [
         TailoredImageRequest(
             tailored_model_id=str(model_id),
@@ -102,10 +107,15 @@ async def generate_images(
             requests, stems, out, "image-generate-tailored", budget=budget, max_images=max_images
         )
         await report_plan(plan, [r.prompt for r in requests], budget, max_images)
+        lineage = await lineage_of(model_id, credentials)  # ids for the sidecars and the asset events
         files = await _bounded(
-            [generate_tailored_image(requests[i], out, stems[i], credentials=credentials) for i in plan.run],
+            [
+                generate_tailored_image(requests[i], out, stems[i], credentials=credentials, lineage=lineage)
+                for i in plan.run
+            ],
             concurrency,
         )
+        await record_images(lineage, [f.request_id for f in files if f.request_id and not f.reused])
     await _gallery(f"Model {model_id}: {len(files)} images", files, key=f"gallery-model-{model_id}")
     get_run_logger().info("%d images in %s", len(files), out.resolve())
     return files

@@ -27,6 +27,7 @@ from flows.generation import generate_images
 from flows.params import DatasetParams, ProjectParams, PromptSpec, TrainingParams
 from flows.training import register_owner, train_model
 from tasks.credentials import BriaCredentials
+from tasks.lineage import record_model
 from tasks.locks import resource_lock
 from tasks.registry import drop_record, read_record, save_record
 from tasks.training import ensure_model, read_model, start_training
@@ -61,6 +62,7 @@ async def _train_hold_free(
         model = await read_model(model.id, credentials)
         if raise_for_terminal(model):
             await drop_record(model.id)
+            await record_model(model)  # lineage: dataset -> model (-> checkpoint)
             return model
         if attempt == 0 and await read_record(model.id) is None:
             await register_owner(model, run_id, training.expected_hours * 3600)

@@ -32,6 +32,7 @@ from bria_api.resources.generation import OPERATION_OF
 from tasks._common import TAGS, bria_client, retry_not_applied
 from tasks.credentials import BriaCredentials
 from tasks.ledger import record_billable
+from tasks.lineage import Lineage
 
 SUBMIT = dict(
     tags=TAGS,
@@ -167,9 +168,16 @@ def already_paid(request: Any, out_dir: Path, stem: str) -> bool:
 
 
 async def generate_to_file(
-    bria: BriaClient, request: Any, out_dir: Path, stem: str, *, timeout: float
+    bria: BriaClient,
+    request: Any,
+    out_dir: Path,
+    stem: str,
+    *,
+    timeout: float,
+    extra: dict[str, Any] | None = None,
 ) -> GeneratedFile:
-    """Submit once, wait, download, verify, and write the image with its sidecar (atomically)."""
+    """Submit once, wait, download, verify, and write the image with its sidecar (atomically); ``extra``
+    fields (lineage ids) go into the sidecar."""
     path = output_path(request, out_dir, stem)
     sidecar = path.with_suffix(".json")
     marker = path.with_name(path.name + ".pending")
@@ -204,6 +212,7 @@ async def generate_to_file(
         aspect_ratio=getattr(request, "aspect_ratio", None),
         operation=OPERATION_OF[type(request)],
         model_id=getattr(request, "tailored_model_id", None),
+        extra=extra,
     )
     marker.unlink(missing_ok=True)
     return saved
@@ -221,6 +230,7 @@ def save_with_sidecar(
     aspect_ratio: str | None,
     operation: str,
     model_id: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> GeneratedFile:
     """Write the file (atomically) and its JSON sidecar, the same shape for every backend."""
     sha = hashlib.sha256(data).hexdigest()
@@ -237,6 +247,7 @@ def save_with_sidecar(
         "created_at": datetime.now(UTC).isoformat(),
         "operation": operation,
         "model_id": model_id,
+        **(extra or {}),
     }
     tmp = path.with_name(path.name + ".part")
     tmp.write_bytes(data)
@@ -253,10 +264,13 @@ async def generate_tailored_image(
     stem: str = "image",
     timeout: float = 900.0,
     credentials: BriaCredentials | None = None,
+    lineage: Lineage | None = None,
 ) -> GeneratedFile:
-    """One tailored-model image (async job, polled), saved with its sidecar; reused if already there."""
+    """One tailored-model image (async job, polled), saved with its sidecar (with the model's ``lineage``
+    ids); reused if already there."""
+    extra = lineage.sidecar_fields() if lineage else None
     async with bria_client(credentials) as bria:
-        result = await generate_to_file(bria, request, out_dir, stem, timeout=timeout)
+        result = await generate_to_file(bria, request, out_dir, stem, timeout=timeout, extra=extra)
     get_run_logger().info("%s %s", "reused" if result.reused else "generated", result.path.name)
     return result
 

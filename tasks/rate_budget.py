@@ -46,6 +46,7 @@ SLOTS_PER_REQUEST = 100  # hundredths of a request: the server's per-update floo
 BURST_FRACTION = 0.1
 BUDGET_FRACTION = 0.95  # of the plan, per window: the margin for grant-to-arrival jitter
 _SETUP_TIMEOUT = 10.0
+CREDIT_SECONDS = 1.0  # slots taken ahead are spent within this long (a window sees at most 1 s more)
 _RETRY_SHARED_AFTER = 60.0  # after a failure, the in-process governor alone for this long, then try again
 log = get_logger("bria.rate_budget")
 
@@ -140,53 +141,38 @@ def _fall_back(key: tuple[str, str, RateLimitSpec], why: str) -> None:
     log.warning("%s; pacing requests in this process only", why)
 
 
-class _Waiters:
-    """The requests of one event loop waiting for the shared limit: one acquisition at a time takes slots for
-    all of them (up to a quarter of the burst), so a busy process makes a few calls to Prefect, not one per
-    request. At low plans that is one request per call anyway: a call costs ~40 ms, a request 1 s or more."""
+class _Credits:
+    """This event loop's share of the budget: one acquisition at a time, each taking slots for ``batch``
+    requests that are then spent locally for up to ``CREDIT_SECONDS`` (unspent ones lapse: budget left
+    unused, never exceeded). A busy process thus calls Prefect a few times a second at most, not once per
+    request. ``batch`` is a quarter of the burst, at most 32: one request per call on small plans, where a
+    call (~40 ms) is nothing next to the seconds between requests."""
 
     def __init__(self, name: str, spec: RateLimitSpec) -> None:
         self.name = name
-        self.max_batch = max(1, min(32, spec.limit // SLOTS_PER_REQUEST // 4))
-        self.waiting: list[asyncio.Future[None]] = []
-        self.draining = False
+        self.batch = max(1, min(32, spec.limit // SLOTS_PER_REQUEST // 4))
+        self.left = 0
+        self.lapse_at = 0.0
+        self.lock = asyncio.Lock()  # FIFO: waiters are served in arrival order
 
     async def take(self) -> None:
-        future = asyncio.get_running_loop().create_future()
-        self.waiting.append(future)
-        if not self.draining:
-            self.draining = True
-            asyncio.get_running_loop().create_task(self._drain())
-        await future
-
-    async def _drain(self) -> None:
-        try:
-            while self.waiting:
-                batch = self.waiting[: self.max_batch]
-                await rate_limit(self.name, occupy=len(batch) * SLOTS_PER_REQUEST, strict=True)
-                del self.waiting[: len(batch)]
-                for future in batch:
-                    if not future.done():  # a cancelled waiter's slots are simply spent
-                        future.set_result(None)
-        except Exception as exc:  # noqa: BLE001 - handed to every waiter, which falls back
-            waiting, self.waiting = self.waiting, []
-            for future in waiting:
-                if not future.done():
-                    future.set_exception(exc)
-        finally:
-            self.draining = False
+        async with self.lock:
+            if self.left == 0 or time.monotonic() >= self.lapse_at:
+                await rate_limit(self.name, occupy=self.batch * SLOTS_PER_REQUEST, strict=True)
+                self.left, self.lapse_at = self.batch, time.monotonic() + CREDIT_SECONDS
+            self.left -= 1
 
 
-_WAITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Waiters]] = (
+_CREDITS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, RateLimitSpec], _Credits]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _waiters(name: str, spec: RateLimitSpec) -> _Waiters:
-    per_loop = _WAITERS.setdefault(asyncio.get_running_loop(), {})
-    if name not in per_loop or per_loop[name].max_batch != _Waiters(name, spec).max_batch:
-        per_loop[name] = _Waiters(name, spec)
-    return per_loop[name]
+def _credits(name: str, spec: RateLimitSpec) -> _Credits:
+    per_loop = _CREDITS.setdefault(asyncio.get_running_loop(), {})
+    if (name, spec) not in per_loop:
+        per_loop[(name, spec)] = _Credits(name, spec)
+    return per_loop[(name, spec)]
 
 
 class SharedRateGovernor:
@@ -202,7 +188,7 @@ class SharedRateGovernor:
         if not await _shared_ready(self.name, self.spec):
             return
         try:
-            await _waiters(self.name, self.spec).take()
+            await _credits(self.name, self.spec).take()
         except Exception as exc:  # noqa: BLE001 - the server went away or the limit was deleted
             key = (str(get_current_settings().api.url), self.name, self.spec)
             _fall_back(key, f"rate limit {self.name}: {type(exc).__name__}: {exc}")

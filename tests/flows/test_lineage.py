@@ -1,0 +1,83 @@
+"""Lineage read back from the Prefect API: folder manifest -> dataset -> model (-> checkpoint) -> images."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from prefect import flow
+from pydantic import SecretStr
+
+from bria_api import BriaClient, BriaSettings
+from bria_api.manifest import build_manifest
+from bria_api.models import TrainingParameters
+from flows.lifecycle import tailored_lifecycle
+from flows.params import PromptSpec
+from tasks.lineage import digest_of_manifest, lineage_of, record_model
+from tests.flows.conftest import TOKEN
+from tests.flows.events import events_about
+from tests.flows.test_lifecycle import params
+from tests.imagegen import distinct_images
+
+MADE = "prefect.asset.materialization.succeeded"
+
+
+async def materialized(key: str, since: float) -> set[str]:
+    """The upstream asset keys of ``key``'s materialization that happened after ``since``."""
+
+    def mine(events):
+        return [e for e in events if e.event == MADE and e.occurred.timestamp() >= since]
+
+    events = mine(await events_about(key, {MADE}, until=mine))
+    assert events, f"no materialization of {key}"
+    return {r.id for e in events for r in e.related if r.role == "asset"}
+
+
+async def test_images_link_back_to_the_folder_they_came_from(bria_env, image_dir, tmp_path):
+    since = time.time()
+    project, dataset, training = params(image_dir)
+    result = await tailored_lifecycle(
+        project, dataset, training, samples=[PromptSpec(prompt="a mug", seed=5)], out_dir=tmp_path / "out"
+    )
+    digest = digest_of_manifest(build_manifest(image_dir))
+    dataset_key, model_key = f"bria://datasets/{result.dataset_id}", f"bria://models/{result.model_id}"
+    sidecar = json.loads(result.images[0].with_suffix(".json").read_text())
+    assert (sidecar["manifest_digest"], sidecar["dataset_id"], sidecar["model_id"]) == (
+        digest,
+        result.dataset_id,
+        str(result.model_id),
+    )
+    assert sidecar["lineage"] == [f"bria://manifests/{digest}", dataset_key, model_key]
+    assert await materialized(dataset_key, since) == {f"bria://manifests/{digest}"}
+    assert await materialized(model_key, since) == {dataset_key}
+    assert await materialized(f"bria://images/{sidecar['request_id']}", since) == {model_key}
+
+
+async def test_an_expert_model_links_its_checkpoint(bria_env):
+    since = time.time()
+    settings = BriaSettings(api_token=SecretStr(TOKEN), base_url=bria_env.url, requests_per_minute=100_000)
+    async with BriaClient(settings) as bria:
+        project = await bria.projects.create("expert", ip_medium="photography", ip_type="other")
+        dataset = await bria.datasets.create(project.id, "expert v1")
+        await bria.datasets.update(dataset.id, visual_schema='{"style": "studio"}')
+        for i, data in enumerate(distinct_images(5, size=320)):
+            await bria.images.upload(dataset.id, data, image_name=f"img-{i}.png")
+        await bria.datasets.complete(dataset.id)
+        model = await bria.models.create("expert model", dataset.id, training_mode="expert")
+        await bria.models.start_training(
+            model.id, TrainingParameters(total_training_steps=1000, checkpoint_interval=500)
+        )
+        bria_env.advance(8 * 3600)
+        model = await bria.models.get(model.id)
+
+    @flow
+    async def after_training():
+        await record_model(model)
+        return await lineage_of(model.id)
+
+    lineage = await after_training()
+    step = model.active_model_version
+    assert step not in (None, "default") and lineage.checkpoint_step == step
+    checkpoint = f"bria://models/{model.id}/checkpoints/{step}"
+    assert lineage.source().key == checkpoint and lineage.dataset_id == dataset.id
+    assert await materialized(checkpoint, since) == {f"bria://models/{model.id}"}
