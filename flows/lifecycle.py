@@ -23,6 +23,7 @@ from bria_api.models import TailoredModel, TrainingMode
 from bria_api.polling import raise_for_terminal
 from flows.approval import DatasetFacts, approve_training
 from flows.dataset import prepare_dataset
+from flows.gallery import golden_gallery
 from flows.generation import generate_images
 from flows.params import DatasetParams, ProjectParams, PromptSpec, TrainingParams
 from flows.training import register_owner, train_model
@@ -46,6 +47,7 @@ class LifecycleResult(BaseModel):
     dataset_id: int
     model_id: int
     images: list[Path]
+    promotion: str | None = None  # the golden gallery's decision, when one was asked for
 
 
 async def _train_hold_free(
@@ -96,6 +98,7 @@ async def tailored_lifecycle(
     require_approval: bool = False,
     review_captions: bool = False,
     approval_timeout_hours: Annotated[float, Field(gt=0, le=168)] = 24.0,
+    golden_prompts_file: Path | None = None,
 ) -> LifecycleResult | State:
     """The whole tailored-generation lifecycle; every step re-attaches on a re-run, so nothing is paid twice.
 
@@ -112,6 +115,8 @@ async def tailored_lifecycle(
             and the lint summary are shown); a rejection ends the run Cancelled and trains nothing.
         review_captions: Pause after captioning for a person to edit the captions, then complete the dataset.
         approval_timeout_hours: How long the approval and the caption review may wait (the run fails after it).
+        golden_prompts_file: When set, the trained model's golden-prompt gallery is shown next to the promoted
+            model's and this run waits (holding its process) for the decision that promotes it or not.
     """
     timeout_hours = approval_timeout_hours
     prepared = await prepare_dataset(
@@ -141,10 +146,20 @@ async def tailored_lifecycle(
     else:
         model = await train_model(prepared.project_id, prepared.dataset_id, training, credentials)
     files = await generate_images(model.id, samples, out_dir=out_dir, credentials=credentials)
+    gallery = None
+    if golden_prompts_file is not None:  # a new model never replaces the promoted one unseen (gallery.py)
+        gallery = await golden_gallery(
+            model.id,
+            golden_prompts_file,
+            out_dir=Path(out_dir) / "gallery",
+            approval_timeout_hours=timeout_hours,
+            credentials=credentials,
+        )
     get_run_logger().info("lifecycle done: model %s, %d sample images in %s", model.id, len(files), out_dir)
     return LifecycleResult(
         project_id=prepared.project_id,
         dataset_id=prepared.dataset_id,
         model_id=model.id,
         images=[f.path for f in files],
+        promotion=gallery.decision if gallery else None,
     )

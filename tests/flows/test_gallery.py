@@ -70,9 +70,19 @@ def submits(emulator) -> int:
 
 async def decide(model_id: int, golden_file, out, *, approve: bool, reason: str, before_decision=None):
     """Run a gallery, wait until it pauses for the decision, check ``before_decision``, then resume it."""
-    tag = f"gallery-test-{uuid.uuid4().hex[:8]}"
+    return await answer_when_paused(
+        lambda: golden_gallery(model_id, golden_file, out_dir=out),
+        {"approve": approve, "reason": reason},
+        before_decision,
+    )
+
+
+async def answer_when_paused(start, answer: dict, before_decision=None):
+    """Start a flow (``start()``), wait until it pauses for input, check ``before_decision``, resume it
+    with ``answer`` and return the flow's result."""
+    tag = f"pause-test-{uuid.uuid4().hex[:8]}"
     with tags(tag):
-        run = asyncio.create_task(golden_gallery(model_id, golden_file, out_dir=out))
+        run = asyncio.create_task(start())
     paused = FlowRunFilter(
         tags=FlowRunFilterTags(all_=[tag]), state=FlowRunFilterState(type={"any_": ["PAUSED"]})
     )
@@ -86,8 +96,8 @@ async def decide(model_id: int, golden_file, out, *, approve: bool, reason: str,
             raise AssertionError("the gallery never paused for a decision")
         if before_decision:
             await before_decision(found[0].id)
-        await aresume_flow_run(found[0].id, run_input={"approve": approve, "reason": reason})
-    return await asyncio.wait_for(run, 60)
+        await aresume_flow_run(found[0].id, run_input=answer)
+    return await asyncio.wait_for(run, 120)
 
 
 async def artifact(flow_run_id, key: str) -> str:

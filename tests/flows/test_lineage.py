@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from prefect import flow
 from pydantic import SecretStr
 
@@ -14,8 +15,10 @@ from bria_api.models import TrainingParameters
 from flows.lifecycle import tailored_lifecycle
 from flows.params import PromptSpec
 from tasks.lineage import digest_of_manifest, lineage_of, record_model
+from tasks.promotion import read_promoted
 from tests.flows.conftest import TOKEN
 from tests.flows.events import events_about
+from tests.flows.test_gallery import GOLDEN, answer_when_paused, no_alias  # noqa: F401 - a fixture
 from tests.flows.test_lifecycle import params
 from tests.imagegen import distinct_images
 
@@ -33,12 +36,27 @@ async def materialized(key: str, since: float) -> set[str]:
     return {r.id for e in events for r in e.related if r.role == "asset"}
 
 
+@pytest.mark.usefixtures("no_alias")
 async def test_images_link_back_to_the_folder_they_came_from(bria_env, image_dir, tmp_path):
+    """One lifecycle with a golden gallery: its images, the samples', all trace back to the folder; the
+    approval at the end promotes the model."""
     since = time.time()
     project, dataset, training = params(image_dir)
-    result = await tailored_lifecycle(
-        project, dataset, training, samples=[PromptSpec(prompt="a mug", seed=5)], out_dir=tmp_path / "out"
+    golden = tmp_path / "golden.json"
+    golden.write_text(json.dumps({**GOLDEN, "prompts": GOLDEN["prompts"][:1]}))
+    result = await answer_when_paused(
+        lambda: tailored_lifecycle(
+            project,
+            dataset,
+            training,
+            samples=[PromptSpec(prompt="a mug", seed=5)],
+            out_dir=tmp_path / "out",
+            golden_prompts_file=golden,
+        ),
+        {"approve": True, "reason": "first model"},
     )
+    assert result.promotion == "approved" and (await read_promoted()).model_id == result.model_id
+    [render] = (tmp_path / "out" / "gallery" / f"model-{result.model_id}").glob("golden-*.json")
     digest = digest_of_manifest(build_manifest(image_dir))
     dataset_key, model_key = f"bria://datasets/{result.dataset_id}", f"bria://models/{result.model_id}"
     sidecar = json.loads(result.images[0].with_suffix(".json").read_text())
@@ -51,6 +69,9 @@ async def test_images_link_back_to_the_folder_they_came_from(bria_env, image_dir
     assert await materialized(dataset_key, since) == {f"bria://manifests/{digest}"}
     assert await materialized(model_key, since) == {dataset_key}
     assert await materialized(f"bria://images/{sidecar['request_id']}", since) == {model_key}
+    golden_sidecar = json.loads(render.read_text())
+    assert golden_sidecar["lineage"] == sidecar["lineage"]
+    assert await materialized(f"bria://images/{golden_sidecar['request_id']}", since) == {model_key}
 
 
 async def test_an_expert_model_links_its_checkpoint(bria_env):
