@@ -161,6 +161,10 @@ async def wait_for_training(
                 continue
             if progress.observe(model):
                 logger.info(progress.describe())
+                if model.known_status is None:  # a status this client does not know is never a success
+                    logger.warning(
+                        "model %s reports unknown status %r; still waiting", model_id, progress.status
+                    )
                 timeline.append(
                     {
                         "time": time.strftime("%Y-%m-%d %H:%M:%S"),

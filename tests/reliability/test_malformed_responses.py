@@ -91,6 +91,23 @@ async def test_row10_unknown_job_status_keeps_polling_and_is_never_success(bria,
     assert polls >= 4 and len(warnings) == 3
 
 
+async def _warnings_of(task_run_id, want: int, timeout: float = 15.0) -> list[str]:
+    """The task run's WARNING logs, read back from the Prefect API (they arrive in batches: wait, bounded)."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterLevel, LogFilterTaskRunId
+
+    log_filter = LogFilter(task_run_id=LogFilterTaskRunId(any_=[task_run_id]), level=LogFilterLevel(ge_=30))
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with get_client() as prefect:
+        while True:
+            messages = [log.message for log in await prefect.read_logs(log_filter)]
+            if len(messages) >= want or asyncio.get_running_loop().time() > deadline:
+                return messages
+            await asyncio.sleep(0.2)
+
+
 async def _training_model(bria: BriaClient) -> int:
     project = await bria.projects.create("p", ip_medium="photography", ip_type="other")
     dataset = await bria.datasets.create(project.id, "d")
@@ -115,8 +132,10 @@ async def test_row10_unknown_training_status_is_polled_through_never_completed(b
     model_id = await _training_model(bria)
     script = ["InProgress", "Queued", "Paused", "InProgress", "Completed"]
     emulator.set_faults({"model_status_script": {str(model_id): script}})
-    done = await wait_for_training(model_id, schedule=quick, expected_seconds=3600)
+    state = await wait_for_training(model_id, schedule=quick, expected_seconds=3600, return_state=True)
+    done = await state.aresult()
     polls = emulator.stats()["operations"]["get-model"]["requests"]
+    warnings = await _warnings_of(state.state_details.task_run_id, want=2)
     stuck_id = await _training_model(bria)
     emulator.set_faults({"model_status_script": {str(stuck_id): ["Queued"]}})
     outcome = "no outcome"
@@ -127,8 +146,11 @@ async def test_row10_unknown_training_status_is_polled_through_never_completed(b
         outcome = type(exc).__name__
     figure(
         10,
-        f"training script {script}: {polls} polls, ended {done.status.value}; stuck in 'Queued' -> {outcome}; "
+        f"training script {script}: {polls} polls, {len(warnings)} warnings, ended {done.status.value}; stuck in 'Queued' -> {outcome}; "
         "false Completed 0",
     )
     assert done.status == "Completed" and polls == len(script)
+    assert [w for w in warnings if "unknown status 'Queued'" in w] and [
+        w for w in warnings if "'Paused'" in w
+    ]
     assert outcome == "TrainingWaitTimeout"
