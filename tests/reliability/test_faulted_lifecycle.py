@@ -47,7 +47,7 @@ def _report(batches: list[BatchAudit]) -> None:
 
 @pytest.mark.timeout(300)
 async def test_lifecycles_complete_under_mixed_faults(flow_bria, brand_dir, tmp_path):
-    _report(await _batches(flow_bria, brand_dir, tmp_path, range(1), size=3))
+    _report(await _batches(flow_bria, brand_dir, tmp_path, range(1), size=2))
 
 
 @pytest.mark.slow
