@@ -12,9 +12,9 @@ from bria_api.models import TailoredModel, TrainingMode
 from bria_api.polling import PollSchedule
 from flows.params import TrainingParams
 from tasks.credentials import BriaCredentials
-from tasks.lineage import record_model
 from tasks.locks import resource_lock
 from tasks.registry import TrainingRecord, drop_record, read_record, save_record
+from tasks.run_training import forget_run_training, remember_run_training, stop_training_of_run
 from tasks.training import ensure_model, start_training, stop_training, wait_for_training
 
 # flow-run id -> (model id, credentials): what a cancellation hook must stop, in this process.
@@ -27,12 +27,15 @@ async def stop_remote_training(flow: Any, flow_run: Any, state: Any) -> None:
     Other failures (e.g. Bria reporting Failed) leave nothing running, so they stop nothing.
     """
     if state.is_failed() and state.name != "TimedOut":
+        await forget_run_training(str(flow_run.id))
         return
     entry = _ACTIVE_TRAININGS.pop(str(flow_run.id), None)
-    if entry is None:
+    if entry is None:  # a UI/API cancel of a worker's run: Prefect runs this hook in the worker, not the run
+        await stop_training_of_run(flow_run, state)
         return
     model_id, credentials = entry
     model = await stop_training.fn(model_id, credentials)
+    await forget_run_training(str(flow_run.id))
     get_run_logger().warning(
         "run %s: stopped remote training of model %s (%s)", state.name, model_id, model.status
     )
@@ -90,6 +93,7 @@ async def train_model(
             project_id, dataset_id, training.model_name, TrainingMode(training.training_mode), credentials
         )
         remember_training(run_id, model.id, credentials)  # before the start: a signal may land mid-request
+        await remember_run_training(run_id, model.id)  # for a hook run by the worker (tasks/run_training.py)
         model = await start_training(model.id, training.expert, credentials)
         await register_owner(model, run_id, training.expected_hours * 3600)
     schedule = PollSchedule(initial=training.poll_initial_seconds, maximum=training.poll_max_seconds)
@@ -101,8 +105,8 @@ async def train_model(
         credentials=credentials,
     )
     forget_training(run_id)
+    await forget_run_training(run_id)
     await drop_record(model.id)
-    await record_model(model)  # lineage: dataset -> model (-> checkpoint)
     get_run_logger().info("model %s trained (%s)", model.id, model.status)
     await acreate_markdown_artifact(
         f"## Model `{model.name}` (id {model.id})\n\nstatus **{model.status}**, mode {model.training_mode}, "

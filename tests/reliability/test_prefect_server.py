@@ -1,0 +1,159 @@
+"""Rows 16 (UI/API cancel) and 18 (Prefect API restart) on a real ``prefect server start`` and process worker.
+
+The server runs on a free loopback port with its own PREFECT_HOME, the worker polls every 2 s, the emulator's
+clock runs 60x with 100 h trainings (a training never ends by itself; Stopping -> Stopped takes 0.5 s).
+Everything started here is stopped here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import httpx
+import pytest
+
+from bria_emulator.config import EmulatorConfig
+from bria_emulator.server import EmulatorServer
+from tests.e2e.conftest import BIN, ROOT, _free_port, _healthy, _run_deployment, _state, _wait
+from tests.imagegen import distinct_images
+from tests.reliability.conftest import TOKEN, client_for
+from tests.reliability.figures import figure
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+class PrefectServer:
+    """``prefect server start`` as a child process that can be stopped and started again on the same port."""
+
+    def __init__(self, env: dict, port: int, log_dir) -> None:
+        self.env, self.port, self.log_dir = env, port, log_dir
+        self.api = f"http://127.0.0.1:{port}/api"
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        log = open(self.log_dir / f"server-{self.starts}.log", "w")  # noqa: SIM115 - closed with the process
+        self.proc = subprocess.Popen(
+            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        _wait("the Prefect server", lambda: _healthy(self.api), timeout=180)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    home = tmp_path_factory.mktemp("prefect-home")
+    logs = home / "logs"
+    logs.mkdir()
+    config = EmulatorConfig(api_token=TOKEN, time_scale=60.0, training_seconds=100 * 3600)
+    with EmulatorServer(config) as emu:
+        port = _free_port()
+        env = {
+            **os.environ,
+            "PREFECT_HOME": str(home),
+            "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_WORKER_QUERY_SECONDS": "2",
+            # leases of global concurrency limits (the cross-run locks) must survive a server restart
+            "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect.server.concurrency.lease_storage.filesystem",
+            "BRIA_API_TOKEN": TOKEN,
+            "BRIA_BASE_URL": emu.url,
+            "BRIA_REQUESTS_PER_MINUTE": "6000",
+            "PYTHONPATH": str(ROOT),
+        }
+        server = PrefectServer(env, port, logs)
+        worker = None
+        try:
+            server.start()
+            deployed = subprocess.run(
+                [str(BIN / "bria-flows"), "deploy"],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert deployed.returncode == 0, deployed.stderr[-3000:]
+            worker = subprocess.Popen(
+                [str(BIN / "prefect"), "worker", "start", "--pool", "bria-process"],
+                env=env,
+                cwd=ROOT,
+                stdout=open(logs / "worker.log", "w"),  # noqa: SIM115
+                stderr=subprocess.STDOUT,
+            )
+            yield {"api": server.api, "env": env, "emulator": emu, "server": server, "home": home}
+        finally:
+            if worker is not None:
+                worker.terminate()
+                try:
+                    worker.wait(30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+            server.stop()
+
+
+def _model_status(emu, model_id: int) -> str:
+    url = f"{emu.url}/v1/tailored-gen/models/{model_id}"
+    return httpx.get(url, headers={"api_token": TOKEN}).json()["status"]
+
+
+async def _completed_dataset(emu, name: str) -> tuple[int, int]:
+    async with client_for(emu) as bria:
+        project = await bria.projects.create(name, ip_medium="photography", ip_type="other")
+        dataset = await bria.datasets.create(project.id, f"{name} dataset")
+        await bria.datasets.update(dataset.id, visual_schema='{"style": "studio"}')
+        for i, data in enumerate(distinct_images(5, size=320)):
+            await bria.images.upload(dataset.id, data, image_name=f"img-{i}.png")
+        await bria.datasets.complete(dataset.id)
+        return project.id, dataset.id
+
+
+async def test_cancel_through_the_api_stops_the_remote_training(live):
+    emu = live["emulator"]
+    project_id, dataset_id = await _completed_dataset(emu, "cancel")
+    training = {"model_name": "cancel me", "poll_initial_seconds": 0.5, "poll_max_seconds": 1.0}
+    run_id = _run_deployment(
+        live,
+        "train-model/train-model",
+        {"project_id": project_id, "dataset_id": dataset_id, "training": training},
+    )
+    models = f"{emu.url}/v1/tailored-gen/models"
+    [model] = _wait(
+        "the training to start",
+        lambda: [
+            m for m in httpx.get(models, headers={"api_token": TOKEN}).json() if m["status"] == "InProgress"
+        ],
+        timeout=240,
+        every=0.2,
+    )
+    cancelled_at = time.monotonic()
+    cancel = subprocess.run(
+        [str(BIN / "prefect"), "flow-run", "cancel", run_id], env=live["env"], capture_output=True, text=True
+    )
+    assert cancel.returncode == 0, cancel.stdout + cancel.stderr
+    _wait("the remote training to stop", lambda: _model_status(emu, model["id"]) == "Stopped", 180, 0.2)
+    to_stopped = time.monotonic() - cancelled_at
+    final = _wait(
+        "the run to end", lambda: (s := _state(live, run_id))[0] in ("CANCELLED", "FAILED", "CRASHED") and s
+    )
+    assert final[0] == "CANCELLED", final
+    assert emu.stats()["trainings_started"] == 1
+    figure(
+        16,
+        f"API cancel (prefect flow-run cancel) of a train-model run on a process worker: remote trainings left "
+        f"running 0/1; cancel -> model Stopped in {to_stopped:.1f} s; run {final[1]}",
+    )
