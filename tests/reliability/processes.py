@@ -33,9 +33,10 @@ class FlowProcess:
     begins when ``go(spec)`` hands it the flow and parameters.
     """
 
-    def __init__(self, log: Path, api_url: str | None = None) -> None:
+    def __init__(self, log: Path, env: dict[str, str] | None = None) -> None:
+        """``env``: the child's whole environment (default: ours, pointed at the session's Prefect server)."""
         self.log = log
-        env = {**os.environ, "PREFECT_API_URL": api_url or PREFECT_API_URL.value(), "PYTHONPATH": str(ROOT)}
+        env = env or {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "PYTHONPATH": str(ROOT)}
         self._out = open(log, "w")  # noqa: SIM115 - closed in wait()/kill()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.reliability.flow_child"],

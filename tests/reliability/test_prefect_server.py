@@ -20,6 +20,7 @@ from tests.e2e.conftest import BIN, ROOT, _free_port, _healthy, _run_deployment,
 from tests.imagegen import distinct_images
 from tests.reliability.conftest import TOKEN, client_for
 from tests.reliability.figures import figure
+from tests.reliability.processes import FlowProcess, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -156,4 +157,85 @@ async def test_cancel_through_the_api_stops_the_remote_training(live):
         16,
         f"API cancel (prefect flow-run cancel) of a train-model run on a process worker: remote trainings left "
         f"running 0/1; cancel -> model Stopped in {to_stopped:.1f} s; run {final[1]}",
+    )
+
+
+OUTAGE_SECONDS = 20.0  # the injected fault: how long the Prefect server stays down
+
+
+def test_prefect_server_restart_mid_run_loses_nothing(live, tmp_path):
+    """Stop the Prefect server while a lifecycle run uploads, keep it down 20 s, start it again (same port,
+    same PREFECT_HOME): the run goes on, its states land once the server is back, nothing is done twice."""
+    emu, server = live["emulator"], live["server"]
+    images = tmp_path / "brand"
+    images.mkdir()
+    for i, data in enumerate(distinct_images(5, size=320)):
+        (images / f"img-{i}.png").write_bytes(data)
+    parameters = {
+        "project": {"project_name": "Restart brand"},
+        "dataset": {
+            "name": "restart v1",
+            "images_dir": str(images),
+            "caption_poll_seconds": 0.2,
+            "upload_concurrency": 1,
+        },
+        "training": {"model_name": "restart model", "poll_initial_seconds": 0.5, "poll_max_seconds": 1.0},
+        "samples": [{"prompt": "a mug on a desk", "seed": 1}],
+        "out_dir": str(tmp_path / "out"),
+    }
+    before = emu.stats()
+    emu.set_faults({"rules": [{"op": "upload-image", "kind": "hold", "after": 2, "times": 1}]})
+    run = FlowProcess(tmp_path / "run.log", env=live["env"]).go(
+        {"flow": "lifecycle", "parameters": parameters}
+    )
+    try:
+        wait_until(
+            "the run to be mid-upload", lambda: emu.stats()["holds"]["waiting"] or not run.alive(), 240
+        )
+        assert run.alive(), run.output()[-3000:]
+        run_id = run.flow_run_id()
+        down_at = time.monotonic()
+        server.stop()
+        emu.release()  # the run carries on uploading while Prefect is down
+        time.sleep(OUTAGE_SECONDS)  # the outage itself is the injected fault, not a wait for an event
+        server.start()
+        outage = time.monotonic() - down_at
+        [model] = _wait(
+            "the training to start",
+            lambda: [
+                m
+                for m in httpx.get(f"{emu.url}/v1/tailored-gen/models", headers={"api_token": TOKEN}).json()
+                if m["name"] == "restart model" and m["status"] == "InProgress"
+            ],
+            timeout=300,
+            every=0.2,
+        )
+        emu.advance(101 * 3600)
+        code = run.wait(300)
+    finally:
+        if run.alive():
+            run.kill()
+    assert code == 0, run.output()[-4000:]
+    assert run.result()["model_id"] == model["id"]
+    state = _wait(
+        "the final state on the server", lambda: (s := _state(live, run_id))[0] == "COMPLETED" and s
+    )
+    after = emu.stats()
+    ops = {
+        op: after["operations"][op]["requests"] - before["operations"].get(op, {}).get("requests", 0)
+        for op in ("create-project", "create-dataset", "upload-image", "create-model", "start-training")
+    }
+    assert ops == {
+        "create-project": 1,
+        "create-dataset": 1,
+        "upload-image": 5,
+        "create-model": 1,
+        "start-training": 1,
+    }
+    duplicates = sum(d["duplicate_contents"] for d in after["datasets"].values())
+    assert duplicates == 0
+    figure(
+        18,
+        f"Prefect server down {outage:.0f} s mid-upload (stopped, restarted on the same port and home): run "
+        f"{state[1]}, final state on the server; duplicate side effects 0 ({ops})",
     )
