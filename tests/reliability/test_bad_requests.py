@@ -50,6 +50,7 @@ def test_every_request_model_is_covered():
 # -- row 26, locally: one broken field is always refused, naming that field, never echoing it ---------------
 
 
+@pytest.mark.slow  # 10 500 examples: ~40 s
 @pytest.mark.parametrize("model", REQUEST_MODELS, ids=lambda m: m.__name__)
 def test_row26_one_broken_field_is_always_refused_naming_it(model):
     """Row 26: 500 examples per model, each valid but for one field (range, type, length, enum, unknown)."""

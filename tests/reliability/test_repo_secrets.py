@@ -21,9 +21,8 @@ def _key(finding: dict) -> tuple[str, str, str]:
 
 @pytest.mark.slow  # ~10-20 s: detect-secrets reads every tracked file
 def test_row27_detect_secrets_finds_nothing_new_in_the_repository():
-    files = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    files = [f for f in tracked.split() if f != ".secrets.baseline"]  # its own hashes are not secrets
     scanner = Path(sys.executable).parent / "detect-secrets"
     out = subprocess.run([str(scanner), "scan", *files], cwd=ROOT, capture_output=True, text=True, check=True)
     found = {_key(f) for findings in json.loads(out.stdout)["results"].values() for f in findings}
