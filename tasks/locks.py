@@ -151,6 +151,17 @@ async def _keep_renewed(client: PrefectClient, name: str, lease_id: UUID) -> Non
         await asyncio.sleep(_RENEW_EVERY)
         try:
             await client.renew_concurrency_lease(lease_id, LEASE_SECONDS)
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == 410:  # expired while the server was away, or forgotten
+                _logger().error(
+                    "lock %s: the server no longer knows its lease (down longer than %.0f s, or restarted with "
+                    "in-memory lease storage: set PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE="
+                    "prefect.server.concurrency.lease_storage.filesystem); carrying on without the lock",
+                    name,
+                    LEASE_SECONDS,
+                )
+                return
+            _logger().warning("lock %s: lease renewal failed (%s); retrying", name, exc)
         except Exception as exc:  # noqa: BLE001 - keep working; the next renewal may succeed
             _logger().warning("lock %s: lease renewal failed (%s); retrying", name, exc)
 
