@@ -41,7 +41,7 @@ def main() -> None:
 def deploy(
     work_pool: Annotated[str, typer.Option(help="Process work pool to create/use.")] = "bria-process",
     requests_per_minute: Annotated[
-        int, typer.Option(help="Bria plan budget for the shared 'bria-api' limit.")
+        int, typer.Option(help="Bria plan budget for the token's shared 'bria-api-<fingerprint>' limit.")
     ] = 60,
 ) -> None:
     """Create every deployment (with schedules), the work pool, the block type, the rate limit and automations."""

@@ -1,21 +1,24 @@
 """``bria-flows deploy``: every user-facing flow as a deployment on a process work pool, plus what they need.
 
 Creates (idempotently): the work pool, the ``bria-credentials`` and ``inferencesh-credentials`` block
-types, the ``bria-api`` global rate limit, one deployment per flow with its schedules, the automation that
-resumes a suspended lifecycle run when the watcher reports its training ended, and a trigger that can start
-a standalone generation from the same event. Nothing secret is written anywhere: credentials are a block
-chosen at run time.
+types, the token's shared rate limit ``bria-api-<fingerprint>`` (when BRIA_API_TOKEN is set here; otherwise
+the first run creates it, ``tasks/rate_budget.py``), one deployment per flow with its schedules, the
+automation that resumes a suspended lifecycle run when the watcher reports its training ended, and triggers
+(off by default: they spend credits) that start a standalone generation or a golden gallery from the same
+event. The nightly generation follows the ``promoted`` alias. Nothing secret is written anywhere:
+credentials are a block chosen at run time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, WorkPoolCreate
+from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.events.actions import ResumeFlowRun
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
@@ -24,7 +27,6 @@ from prefect.schedules import Cron, Interval
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK_POOL = "bria-process"
-RATE_LIMIT = "bria-api"
 RESUME_AUTOMATION = "bria-resume-lifecycle-on-training-end"
 TRAINING_ENDED = [
     "bria.model.training.completed",
@@ -63,13 +65,31 @@ def specs() -> list[Spec]:
         Spec(
             "generate",
             "flows/generation.py:generate_images",
-            "Batch generation with a tailored model. The nightly schedule is created paused: set its "
-            "model_id and prompts_file, then activate it.",
+            'Batch generation with a tailored model; model_id "promoted" (the default here) is the model '
+            "an approved golden gallery promoted, resolved when each run starts. The nightly schedule is "
+            "created paused: set its prompts_file, then activate it.",
+            parameters={"model_id": "promoted"},
             schedules=[Cron("0 2 * * *", timezone="UTC", active=False, slug="nightly")],
             triggers=[
                 DeploymentEventTrigger(
                     name="generate-when-training-completes",
                     enabled=False,  # opt in from the UI: it spends credits on every completed training
+                    expect={"bria.model.training.completed"},
+                    match={"prefect.resource.id": "bria.model.*"},
+                    parameters={"model_id": "{{ event.resource['bria.model-id'] }}"},
+                )
+            ],
+        ),
+        Spec(
+            "golden-gallery",
+            "flows/gallery.py:golden_gallery",
+            "The golden prompts rendered by a candidate model next to the promoted one; approving (Resume) "
+            "moves the promoted alias. Waits for the decision without holding a worker (suspend).",
+            parameters={"wait_mode": "suspend"},
+            triggers=[
+                DeploymentEventTrigger(
+                    name="gallery-when-training-completes",
+                    enabled=False,  # opt in from the UI: it renders (and pays for) the golden prompts
                     expect={"bria.model.training.completed"},
                     match={"prefect.resource.id": "bria.model.*"},
                     parameters={"model_id": "{{ event.resource['bria.model-id'] }}"},
@@ -100,20 +120,13 @@ def specs() -> list[Spec]:
 
 async def _ensure_infrastructure(work_pool: str, requests_per_minute: int) -> None:
     from tasks.credentials import BriaCredentials, InferenceShCredentials
+    from tasks.rate_budget import ensure_limit, limit_name, spec_for
 
     async with get_client() as client:
         try:
             await client.read_work_pool(work_pool)
         except ObjectNotFound:
             await client.create_work_pool(WorkPoolCreate(name=work_pool, type="process"))
-        try:
-            await client.read_global_concurrency_limit_by_name(RATE_LIMIT)
-        except ObjectNotFound:
-            await client.create_global_concurrency_limit(
-                GlobalConcurrencyLimitCreate(
-                    name=RATE_LIMIT, limit=requests_per_minute, slot_decay_per_second=requests_per_minute / 60
-                )
-            )
         if not await client.read_automations_by_name(RESUME_AUTOMATION):
             await client.create_automation(
                 AutomationCore(
@@ -130,6 +143,8 @@ async def _ensure_infrastructure(work_pool: str, requests_per_minute: int) -> No
             )
     await BriaCredentials.register_type_and_schema()
     await InferenceShCredentials.register_type_and_schema()
+    if token := os.environ.get("BRIA_API_TOKEN", "").strip():  # a block's token: created by its first run
+        await ensure_limit(limit_name(token), spec_for(requests_per_minute))
 
 
 def deploy_all(work_pool: str = WORK_POOL, requests_per_minute: int = 60) -> list[str]:

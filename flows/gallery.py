@@ -40,7 +40,7 @@ from tasks.lineage import Lineage, lineage_of, record_images
 from tasks.promotion import Promotion, promote, read_promoted
 from tasks.training import list_checkpoints, read_model
 
-THUMBNAIL_PX = 256
+THUMBNAIL_PX = 200  # two columns of these fit the artifact page beside the prompts
 
 
 class PromotionDecision(RunInput):
@@ -129,16 +129,16 @@ def gallery_markdown(
     embed: bool,
     base: Path,
 ) -> str:
-    header = f"| prompt | seed | ratio | promoted: {promoted or 'none yet'} | candidate: {candidate} |"
+    header = f"| golden prompt | promoted: {promoted or 'none yet'} | candidate: {candidate} |"
     lines = [
-        f"| **{p.id}** {p.prompt} | {row.seed} | {row.aspect_ratio} | {_cell(row.promoted, embed=embed, base=base)} "
-        f"| {_cell(row.candidate, embed=embed, base=base)} |"
+        f"| **{p.id}**<br>{p.prompt}<br>seed {row.seed}, {row.aspect_ratio} "
+        f"| {_cell(row.promoted, embed=embed, base=base)} | {_cell(row.candidate, embed=embed, base=base)} |"
         for p, row in zip(golden.prompts, rows, strict=True)
     ]
     return (
         f"## Golden gallery: {candidate} vs {promoted or 'no promoted model'}\n\n"
         f"Golden prompts version `{golden.version}` ({len(rows)} prompts): the same prompt, seed and aspect "
-        f"ratio in both columns. {note}\n\n{header}\n|---|---|---|---|---|\n" + "\n".join(lines) + "\n"
+        f"ratio in both columns. {note}\n\n{header}\n|---|---|---|\n" + "\n".join(lines) + "\n"
     )
 
 

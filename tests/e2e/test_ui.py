@@ -1,12 +1,14 @@
-"""The Prefect UI in a real browser: fill the lifecycle deployment's custom-run form, start it, see it finish.
+"""The Prefect UI in a real browser: fill the lifecycle deployment's custom-run form, start it, see it finish;
+approve a golden gallery from its Resume form.
 
 Uses Debian's Chromium through Playwright (no browser download); skipped with a reason where either is missing.
-The screenshot of the finished run is saved under the test's output folder (BRIA_FLOWS_UPDATE_DOCS=1 also
-copies it to docs/ for the README).
+The screenshots (the finished run, the gallery artifact) are saved under the test's output folder
+(BRIA_FLOWS_UPDATE_DOCS=1 also copies them to docs/ for the README).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from pathlib import Path
@@ -15,7 +17,8 @@ import httpx
 import pytest
 
 from deployments.sample_data import synthesize_dataset
-from tests.e2e.conftest import _state, _wait
+from flows.golden import DEFAULT_GOLDEN_PROMPTS, load_golden
+from tests.e2e.conftest import _run_deployment, _state, _wait
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -100,3 +103,77 @@ def test_start_the_lifecycle_from_the_custom_run_form(stack, tmp_path):
     assert shot.stat().st_size > 10_000 and len(list(out.glob("*.png"))) == 2
     if os.environ.get("BRIA_FLOWS_UPDATE_DOCS"):  # refresh the README's screenshot on demand
         shutil.copy(shot, Path(__file__).resolve().parents[2] / "docs" / "lifecycle-run.png")
+
+
+def _trained_models(emu, count: int) -> list[int]:
+    """Completed models on one 5-image dataset, made straight through the emulator's API."""
+    from pydantic import SecretStr
+
+    from bria_api import BriaClient, BriaSettings
+    from tests.imagegen import distinct_images
+
+    async def make() -> list[int]:
+        settings = BriaSettings(api_token=SecretStr(emu.token), base_url=emu.url, requests_per_minute=6000)
+        async with BriaClient(settings) as bria:
+            project = await bria.projects.create("gallery", ip_medium="photography", ip_type="other")
+            dataset = await bria.datasets.create(project.id, "gallery v1")
+            await bria.datasets.update(dataset.id, visual_schema='{"style": "studio"}')
+            for i, data in enumerate(distinct_images(5, size=320)):
+                await bria.images.upload(dataset.id, data, image_name=f"img-{i}.png")
+            await bria.datasets.complete(dataset.id)
+            ids = []
+            for n in range(count):
+                model = await bria.models.create(f"candidate {n}", dataset.id)
+                await bria.models.start_training(model.id)
+                ids.append(model.id)
+            return ids
+
+    ids = asyncio.run(make())
+    emu.advance(6 * 3600)
+    return ids
+
+
+def test_approve_a_golden_gallery_in_the_ui(stack, tmp_path):
+    """The gallery deployment suspends with the side-by-side artifact; Resume in the UI with approve ticked
+    moves the promoted alias; the artifact page is the README's screenshot."""
+    api = stack["api"]
+    ui = api.removesuffix("/api")
+    first, second = _trained_models(stack["emulator"], 2)
+    alias = {"model_id": first, "promoted_at": "2025-06-01T00:00:00Z", "reason": "the first brand model"}
+    httpx.post(f"{api}/variables/", json={"name": "bria-promoted-model", "value": alias}).raise_for_status()
+    run_id = _run_deployment(
+        stack, "golden-gallery/golden-gallery", {"model_id": second, "out_dir": str(tmp_path / "gallery")}
+    )
+    _wait("the gallery to wait for a decision", lambda: _state(stack, run_id) == ("PAUSED", "Suspended"), 240)
+    body = {"artifacts": {"key": {"any_": [f"golden-gallery-{second}"]}, "flow_run_id": {"any_": [run_id]}}}
+    [art] = httpx.post(f"{api}/artifacts/filter", json=body).json()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1250})
+        page.goto(f"{ui}/artifacts/artifact/{art['id']}", wait_until="networkidle")
+        thumbs = page.locator("img[src^='data:image/jpeg']")
+        thumbs.first.wait_for(timeout=60_000)
+        page.wait_for_function(  # every thumbnail decoded and drawn
+            "() => [...document.images].filter(i => i.src.startsWith('data:')).every(i => i.naturalWidth > 0)"
+        )
+        thumbnails = thumbs.count()
+        shot = tmp_path / "gallery-artifact.png"
+        page.screenshot(path=str(shot), full_page=True)
+        page.goto(f"{ui}/runs/flow-run/{run_id}", wait_until="networkidle")  # the decision, as a person
+        page.get_by_role("button", name="Resume").first.click()
+        page.get_by_text("Approve", exact=False).first.wait_for(timeout=30_000)
+        page.locator("input[type='checkbox'], [role='switch']").first.check()
+        page.get_by_role("button", name="Submit").click()
+        final = _wait(
+            "the resumed gallery to finish",
+            lambda: (s := _state(stack, run_id))[0] in ("COMPLETED", "FAILED", "CRASHED") and s,
+            240,
+        )
+        browser.close()
+    assert final[0] == "COMPLETED", final
+    prompts = len(load_golden(DEFAULT_GOLDEN_PROMPTS).prompts)
+    assert thumbnails == 2 * prompts  # every golden prompt: promoted, candidate
+    promoted = httpx.get(f"{api}/variables/name/bria-promoted-model").json()["value"]
+    assert (promoted["model_id"], promoted["previous_model_id"]) == (second, first)
+    if os.environ.get("BRIA_FLOWS_UPDATE_DOCS"):
+        shutil.copy(shot, Path(__file__).resolve().parents[2] / "docs" / "gallery-artifact.png")
