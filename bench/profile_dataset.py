@@ -37,7 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_dataset")
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--latency-ms", type=float, default=250.0)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=16)  # the flow's default
     parser.add_argument("--out", type=Path, default=None, help="also write the text report here")
     args = parser.parse_args()
     from pyinstrument import Profiler

@@ -146,7 +146,11 @@ class _Credits:
     requests that are then spent locally for up to ``CREDIT_SECONDS`` (unspent ones lapse: budget left
     unused, never exceeded). A busy process thus calls Prefect a few times a second at most, not once per
     request. ``batch`` is a quarter of the burst, at most 32: one request per call on small plans, where a
-    call (~40 ms) is nothing next to the seconds between requests."""
+    call (~40 ms) is nothing next to the seconds between requests.
+
+    With batches of several requests, the next batch is requested in the background once half of the current
+    one is spent, so a busy process does not stall every batch for a round trip to a loaded Prefect server
+    (that stall halved upload throughput at 16 in flight)."""
 
     def __init__(self, name: str, spec: RateLimitSpec) -> None:
         self.name = name
@@ -154,13 +158,31 @@ class _Credits:
         self.left = 0
         self.lapse_at = 0.0
         self.lock = asyncio.Lock()  # FIFO: waiters are served in arrival order
+        self._next: asyncio.Task[float] | None = None  # the batch being acquired ahead
+
+    async def _acquire(self) -> float:
+        await rate_limit(self.name, occupy=self.batch * SLOTS_PER_REQUEST, strict=True)
+        return time.monotonic()
+
+    def _prefetch(self) -> None:
+        if self._next is None:
+            self._next = asyncio.ensure_future(self._acquire())
+            # a failure is seen by the next take(); never an "exception was never retrieved" warning
+            self._next.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     async def take(self) -> None:
         async with self.lock:
-            if self.left == 0 or time.monotonic() >= self.lapse_at:
-                await rate_limit(self.name, occupy=self.batch * SLOTS_PER_REQUEST, strict=True)
-                self.left, self.lapse_at = self.batch, time.monotonic() + CREDIT_SECONDS
+            while self.left == 0 or time.monotonic() >= self.lapse_at:
+                self._prefetch()
+                assert self._next is not None
+                try:
+                    granted_at = await self._next
+                finally:
+                    self._next = None
+                self.left, self.lapse_at = self.batch, granted_at + CREDIT_SECONDS
             self.left -= 1
+            if self.batch > 1 and self.left <= self.batch // 2:
+                self._prefetch()
 
 
 _CREDITS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, RateLimitSpec], _Credits]] = (
