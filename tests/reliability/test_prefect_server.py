@@ -123,20 +123,41 @@ async def _completed_dataset(emu, name: str) -> tuple[int, int]:
         return project.id, dataset.id
 
 
-async def test_cancel_through_the_api_stops_the_remote_training(live):
+def _brand_folder(path):
+    path.mkdir()
+    for i, data in enumerate(distinct_images(5, size=320)):
+        (path / f"img-{i}.png").write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("deployment", ["train-model/train-model", "tailored-lifecycle/lifecycle"])
+async def test_cancel_through_the_api_stops_the_remote_training(live, tmp_path, deployment):
+    """``prefect flow-run cancel`` while the model trains: the train-model deployment, and the lifecycle in
+    poll mode (its train-model runs as a subflow in the killed process)."""
     emu = live["emulator"]
-    project_id, dataset_id = await _completed_dataset(emu, "cancel")
-    training = {"model_name": "cancel me", "poll_initial_seconds": 0.5, "poll_max_seconds": 1.0}
-    run_id = _run_deployment(
-        live,
-        "train-model/train-model",
-        {"project_id": project_id, "dataset_id": dataset_id, "training": training},
-    )
+    name = f"cancel {deployment.split('/')[1]}"
+    training = {"model_name": name, "poll_initial_seconds": 0.5, "poll_max_seconds": 1.0}
+    if deployment.startswith("train-model"):
+        project_id, dataset_id = await _completed_dataset(emu, name)
+        parameters = {"project_id": project_id, "dataset_id": dataset_id, "training": training}
+    else:
+        folder = _brand_folder(tmp_path / "brand")
+        parameters = {
+            "project": {"project_name": name},
+            "dataset": {"name": name, "images_dir": str(folder), "caption_poll_seconds": 0.2},
+            "training": training,
+            "wait_mode": "poll",
+            "out_dir": str(tmp_path / "out"),
+        }
+    started_before = emu.stats()["trainings_started"]
+    run_id = _run_deployment(live, deployment, parameters)
     models = f"{emu.url}/v1/tailored-gen/models"
     [model] = _wait(
         "the training to start",
         lambda: [
-            m for m in httpx.get(models, headers={"api_token": TOKEN}).json() if m["status"] == "InProgress"
+            m
+            for m in httpx.get(models, headers={"api_token": TOKEN}).json()
+            if m["name"] == name and m["status"] == "InProgress"
         ],
         timeout=240,
         every=0.2,
@@ -152,11 +173,11 @@ async def test_cancel_through_the_api_stops_the_remote_training(live):
         "the run to end", lambda: (s := _state(live, run_id))[0] in ("CANCELLED", "FAILED", "CRASHED") and s
     )
     assert final[0] == "CANCELLED", final
-    assert emu.stats()["trainings_started"] == 1
+    assert emu.stats()["trainings_started"] == started_before + 1
     figure(
         16,
-        f"API cancel (prefect flow-run cancel) of a train-model run on a process worker: remote trainings left "
-        f"running 0/1; cancel -> model Stopped in {to_stopped:.1f} s; run {final[1]}",
+        f"API cancel (prefect flow-run cancel) of a {deployment} run on a process worker: remote trainings "
+        f"left running 0/1; cancel -> model Stopped in {to_stopped:.1f} s; run {final[1]}",
     )
 
 
@@ -167,10 +188,7 @@ def test_prefect_server_restart_mid_run_loses_nothing(live, tmp_path):
     """Stop the Prefect server while a lifecycle run uploads, keep it down 20 s, start it again (same port,
     same PREFECT_HOME): the run goes on, its states land once the server is back, nothing is done twice."""
     emu, server = live["emulator"], live["server"]
-    images = tmp_path / "brand"
-    images.mkdir()
-    for i, data in enumerate(distinct_images(5, size=320)):
-        (images / f"img-{i}.png").write_bytes(data)
+    images = _brand_folder(tmp_path / "brand")
     parameters = {
         "project": {"project_name": "Restart brand"},
         "dataset": {
