@@ -163,7 +163,6 @@ async def test_kill9_after_training_accepted_rerun_attaches_to_it(flow_bria, bra
 
     (Both re-run kinds went through this once, 1 training each; the kill matrix above alternates them.)
     """
-    same_id = False
     flow_bria.set_faults({})
     httpx.post(f"{flow_bria.url}/_emulator/clock", json={"time_scale": 0.001})  # training waits for us
     try:
@@ -176,7 +175,9 @@ async def test_kill9_after_training_accepted_rerun_attaches_to_it(flow_bria, bra
         assert flow_bria.stats()["trainings_started"] == 1  # accepted before the kill
         [model] = httpx.get(f"{flow_bria.url}/v1/tailored-gen/models", headers={"api_token": TOKEN}).json()
         assert model["status"] == "InProgress" and await read_record(model["id"]) is None  # never recorded
-        rerun = asyncio.create_task(_rerun(tailored_lifecycle, parameters, child.flow_run_id(), same_id))
+        rerun = asyncio.create_task(
+            _rerun(tailored_lifecycle, parameters, child.flow_run_id(), same_id=False)
+        )
         owner = await _until("the re-run to attach", lambda: read_record(model["id"]))
         await asyncio.to_thread(flow_bria.advance, 3600)  # the training ends while the re-run watches
         result = await rerun
@@ -189,7 +190,7 @@ async def test_kill9_after_training_accepted_rerun_attaches_to_it(flow_bria, bra
     assert owner.flow_run_id  # the re-run recorded itself as the watcher (the killed run never did)
     figure(
         15,
-        f"kill -9 after start_training was accepted, re-run as a {'same-id retry' if same_id else 'fresh run'}: "
+        "kill -9 after start_training was accepted, fresh re-run: "
         f"trainings started {stats['trainings_started']}, start requests {stats['operations']['start-training']['requests']}, "
         f"re-run attached and watched model {model['id']} to Completed",
     )
