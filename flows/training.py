@@ -12,6 +12,7 @@ from bria_api.models import TailoredModel, TrainingMode
 from bria_api.polling import PollSchedule
 from flows.params import TrainingParams
 from tasks.credentials import BriaCredentials
+from tasks.lineage import record_model
 from tasks.locks import resource_lock
 from tasks.registry import TrainingRecord, drop_record, read_record, save_record
 from tasks.run_training import forget_run_training, remember_run_training, stop_training_of_run
@@ -107,6 +108,7 @@ async def train_model(
     forget_training(run_id)
     await forget_run_training(run_id)
     await drop_record(model.id)
+    await record_model(model)  # lineage: dataset -> model (-> checkpoint)
     get_run_logger().info("model %s trained (%s)", model.id, model.status)
     await acreate_markdown_artifact(
         f"## Model `{model.name}` (id {model.id})\n\nstatus **{model.status}**, mode {model.training_mode}, "
