@@ -115,7 +115,9 @@ class EmulatorServer:
     # --- admin helpers (plain HTTP, like any other client of /_emulator) ---
     def _admin(self, method: str, path: str, json: Any = None) -> Any:
         if self._http is None:
-            self._http = httpx.Client(timeout=10.0)
+            # No idle keep-alive connections: uvicorn closes them after 5 s, and a request sent just as it
+            # does gets "connection reset" (seen on loaded machines). A fresh loopback connection costs ~nothing.
+            self._http = httpx.Client(timeout=10.0, limits=httpx.Limits(max_keepalive_connections=0))
         response = self._http.request(method, f"{self.url}/_emulator/{path}", json=json)
         response.raise_for_status()
         return response.json()

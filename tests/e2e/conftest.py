@@ -112,3 +112,27 @@ def _run_deployment(stack, name: str, parameters: dict | None = None) -> str:
 def _state(stack, run_id: str) -> tuple[str, str]:
     state = httpx.get(f"{stack['api']}/flow_runs/{run_id}").json()["state"]
     return state["type"], state["name"]
+
+
+def _wait_suspended(stack, run_id: str, timeout: float = 240) -> None:
+    """Wait for the run to suspend; a run that ends instead fails at once, with its message and the worker's log."""
+
+    def check() -> tuple[str, str] | None:
+        state = _state(stack, run_id)
+        if state == ("PAUSED", "Suspended"):
+            return state
+        if state[0] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            run = httpx.get(f"{stack['api']}/flow_runs/{run_id}").json()
+            log = (stack["home"] / "logs" / "worker.log").read_text(errors="replace")[-4000:]
+            raise AssertionError(
+                f"run ended {state} instead of suspending: {run['state'].get('message')}\n{log}"
+            )
+        return None
+
+    try:
+        _wait("the run to suspend", check, timeout=timeout)
+    except AssertionError as exc:
+        if "timed out" in str(exc):
+            log = (stack["home"] / "logs" / "worker.log").read_text(errors="replace")[-4000:]
+            raise AssertionError(f"{exc}; last state {_state(stack, run_id)}; worker log:\n{log}") from None
+        raise

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from deployments.sample_data import synthesize_dataset
-from tests.e2e.conftest import _run_deployment, _state, _wait
+from tests.e2e.conftest import _run_deployment, _state, _wait, _wait_suspended
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -31,7 +31,7 @@ def test_lifecycle_deployment_waits_without_holding_a_worker(stack, tmp_path):
             "out_dir": str(out),
         },
     )
-    assert _wait("the run to suspend", lambda: _state(stack, run_id) == ("PAUSED", "Suspended"), timeout=240)
+    _wait_suspended(stack, run_id)
     emu = stack["emulator"]
     before = emu.stats()
     assert before["trainings_started"] == 1

@@ -18,7 +18,7 @@ import pytest
 
 from deployments.sample_data import synthesize_dataset
 from flows.golden import DEFAULT_GOLDEN_PROMPTS, load_golden
-from tests.e2e.conftest import _run_deployment, _state, _wait
+from tests.e2e.conftest import _run_deployment, _state, _wait, _wait_suspended
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -85,7 +85,7 @@ def test_start_the_lifecycle_from_the_custom_run_form(stack, tmp_path):
                 f"no run was created; the page said: {page.inner_text('body')[:3000]}"
             ) from None
         # suspend mode (the deployment default): resume it the way production does, through the watcher
-        _wait("the run to suspend", lambda: _state(stack, run_id) == ("PAUSED", "Suspended"), timeout=240)
+        _wait_suspended(stack, run_id)
         stack["emulator"].advance(5 * 3600)
         dep = httpx.get(f"{api}/deployments/name/training-watcher/training-watcher").json()
         httpx.post(f"{api}/deployments/{dep['id']}/create_flow_run", json={"parameters": {}})

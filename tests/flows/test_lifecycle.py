@@ -87,8 +87,11 @@ async def test_rerun_after_training_started_reattaches(bria_env, image_dir):
     project, dataset, _ = params(image_dir)
     prepared = await prepare_dataset(project, dataset)
     impatient = TrainingParams(model_name="brand model", max_wait_hours=0.0005, **FAST)  # gives up after ~2 s
+    # the training stays InProgress until told otherwise (a loaded machine must not let it finish in time)
+    bria_env.set_faults({"model_status_script": {"*": ["InProgress"]}})
     with pytest.raises(TrainingWaitTimeout, match="re-run to re-attach"):
         await train_model(prepared.project_id, prepared.dataset_id, impatient)
+    bria_env.set_faults({"model_status_script": {"*": ["Completed"]}})  # it finishes while nobody watches
     model = await train_model(
         prepared.project_id, prepared.dataset_id, TrainingParams(model_name="brand model", **FAST)
     )
