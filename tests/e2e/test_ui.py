@@ -110,23 +110,12 @@ def _trained_models(emu, count: int) -> list[int]:
     from pydantic import SecretStr
 
     from bria_api import BriaClient, BriaSettings
-    from tests.imagegen import distinct_images
+    from tests.api_setup import completed_dataset, started_models
 
     async def make() -> list[int]:
         settings = BriaSettings(api_token=SecretStr(emu.token), base_url=emu.url, requests_per_minute=6000)
         async with BriaClient(settings) as bria:
-            project = await bria.projects.create("gallery", ip_medium="photography", ip_type="other")
-            dataset = await bria.datasets.create(project.id, "gallery v1")
-            await bria.datasets.update(dataset.id, visual_schema='{"style": "studio"}')
-            for i, data in enumerate(distinct_images(5, size=320)):
-                await bria.images.upload(dataset.id, data, image_name=f"img-{i}.png")
-            await bria.datasets.complete(dataset.id)
-            ids = []
-            for n in range(count):
-                model = await bria.models.create(f"candidate {n}", dataset.id)
-                await bria.models.start_training(model.id)
-                ids.append(model.id)
-            return ids
+            return await started_models(bria, await completed_dataset(bria, "gallery", "gallery v1"), count)
 
     ids = asyncio.run(make())
     emu.advance(6 * 3600)

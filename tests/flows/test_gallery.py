@@ -19,8 +19,8 @@ from flows.gallery import golden_gallery
 from flows.generation import generate_images
 from flows.params import PromptSpec
 from tasks.promotion import VARIABLE, NoPromotedModel, promote, read_promoted
+from tests.api_setup import completed_dataset, started_models
 from tests.flows.conftest import TOKEN
-from tests.imagegen import distinct_images
 
 GOLDEN = {
     "version": "t1",
@@ -49,17 +49,7 @@ async def trained_models(emulator, count: int) -> list[int]:
     """Completed models on one 5-image dataset, made straight through the API (no flow)."""
     settings = BriaSettings(api_token=SecretStr(TOKEN), base_url=emulator.url, requests_per_minute=100_000)
     async with BriaClient(settings) as bria:
-        project = await bria.projects.create("gallery", ip_medium="photography", ip_type="other")
-        dataset = await bria.datasets.create(project.id, "gallery v1")
-        await bria.datasets.update(dataset.id, visual_schema='{"style": "studio"}')
-        for i, data in enumerate(distinct_images(5, size=320)):
-            await bria.images.upload(dataset.id, data, image_name=f"img-{i}.png")
-        await bria.datasets.complete(dataset.id)
-        ids = []
-        for n in range(count):
-            model = await bria.models.create(f"candidate {n}", dataset.id)
-            await bria.models.start_training(model.id)
-            ids.append(model.id)
+        ids = await started_models(bria, await completed_dataset(bria, "gallery", "gallery v1"), count)
     emulator.advance(6 * 3600)
     return ids
 

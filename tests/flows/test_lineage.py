@@ -16,11 +16,11 @@ from flows.lifecycle import tailored_lifecycle
 from flows.params import PromptSpec
 from tasks.lineage import digest_of_manifest, lineage_of, record_model
 from tasks.promotion import read_promoted
+from tests.api_setup import completed_dataset
 from tests.flows.conftest import TOKEN
 from tests.flows.events import events_about
 from tests.flows.test_gallery import GOLDEN, answer_when_paused, no_alias  # noqa: F401 - a fixture
 from tests.flows.test_lifecycle import params
-from tests.imagegen import distinct_images
 
 MADE = "prefect.asset.materialization.succeeded"
 
@@ -78,13 +78,8 @@ async def test_an_expert_model_links_its_checkpoint(bria_env):
     since = time.time()
     settings = BriaSettings(api_token=SecretStr(TOKEN), base_url=bria_env.url, requests_per_minute=100_000)
     async with BriaClient(settings) as bria:
-        project = await bria.projects.create("expert", ip_medium="photography", ip_type="other")
-        dataset = await bria.datasets.create(project.id, "expert v1")
-        await bria.datasets.update(dataset.id, visual_schema='{"style": "studio"}')
-        for i, data in enumerate(distinct_images(5, size=320)):
-            await bria.images.upload(dataset.id, data, image_name=f"img-{i}.png")
-        await bria.datasets.complete(dataset.id)
-        model = await bria.models.create("expert model", dataset.id, training_mode="expert")
+        dataset_id = await completed_dataset(bria, "expert", "expert v1")
+        model = await bria.models.create("expert model", dataset_id, training_mode="expert")
         await bria.models.start_training(
             model.id, TrainingParameters(total_training_steps=1000, checkpoint_interval=500)
         )
@@ -100,5 +95,5 @@ async def test_an_expert_model_links_its_checkpoint(bria_env):
     step = model.active_model_version
     assert step not in (None, "default") and lineage.checkpoint_step == step
     checkpoint = f"bria://models/{model.id}/checkpoints/{step}"
-    assert lineage.source().key == checkpoint and lineage.dataset_id == dataset.id
+    assert lineage.source().key == checkpoint and lineage.dataset_id == dataset_id
     assert await materialized(checkpoint, since) == {f"bria://models/{model.id}"}
