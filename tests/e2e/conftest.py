@@ -41,7 +41,9 @@ def stack(tmp_path_factory):
     home = tmp_path_factory.mktemp("prefect-home")
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
-    with EmulatorServer(EmulatorConfig(time_scale=3600.0, training_seconds=4 * 3600)) as emu:
+    # A minute per second: captions and sample images take about a second, while a 4 h training needs the
+    # tests' own clock advance (4 real minutes otherwise), so a loaded machine never sees it end early.
+    with EmulatorServer(EmulatorConfig(time_scale=60.0, training_seconds=4 * 3600)) as emu:
         env = {
             **os.environ,
             "PREFECT_HOME": str(home),
