@@ -58,33 +58,9 @@ def stack(tmp_path_factory):
         logs = home / "logs"
         logs.mkdir()
         try:
-            procs.append(
-                subprocess.Popen(
-                    [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                    env=env,
-                    stdout=open(logs / "server.log", "w"),  # noqa: SIM115 - closed with the process
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            _wait("the Prefect server", lambda: _healthy(api), timeout=180)
-            deployed = subprocess.run(
-                [str(BIN / "bria-flows"), "deploy"],
-                env=env,
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            assert deployed.returncode == 0, deployed.stderr[-3000:]
-            procs.append(
-                subprocess.Popen(
-                    [str(BIN / "prefect"), "worker", "start", "--pool", "bria-process"],
-                    env=env,
-                    cwd=ROOT,
-                    stdout=open(logs / "worker.log", "w"),  # noqa: SIM115
-                    stderr=subprocess.STDOUT,
-                )
-            )
+            procs.append(_start_server(env, port, logs / "server.log"))
+            _deploy_all(env)
+            procs.append(_start_worker(env, logs / "worker.log"))
             yield {"api": api, "env": env, "emulator": emu, "home": home}
         finally:
             for proc in reversed(procs):
@@ -94,6 +70,35 @@ def stack(tmp_path_factory):
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+
+def _start_server(env: dict, port: int, log: Path) -> subprocess.Popen:
+    """``prefect server start`` on loopback; returns once it answers /health."""
+    proc = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=open(log, "w"),  # noqa: SIM115 - closed with the process
+        stderr=subprocess.STDOUT,
+    )
+    _wait("the Prefect server", lambda: _healthy(f"http://127.0.0.1:{port}/api"), timeout=180)
+    return proc
+
+
+def _deploy_all(env: dict) -> None:
+    deployed = subprocess.run(
+        [str(BIN / "bria-flows"), "deploy"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert deployed.returncode == 0, deployed.stderr[-3000:]
+
+
+def _start_worker(env: dict, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(BIN / "prefect"), "worker", "start", "--pool", "bria-process"],
+        env=env,
+        cwd=ROOT,
+        stdout=open(log, "w"),  # noqa: SIM115 - closed with the process
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _healthy(api: str) -> bool:

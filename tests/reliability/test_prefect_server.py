@@ -16,7 +16,17 @@ import pytest
 
 from bria_emulator.config import EmulatorConfig
 from bria_emulator.server import EmulatorServer
-from tests.e2e.conftest import BIN, ROOT, _free_port, _healthy, _run_deployment, _state, _wait
+from tests.e2e.conftest import (
+    BIN,
+    ROOT,
+    _deploy_all,
+    _free_port,
+    _run_deployment,
+    _start_server,
+    _start_worker,
+    _state,
+    _wait,
+)
 from tests.imagegen import distinct_images
 from tests.reliability.conftest import TOKEN, client_for
 from tests.reliability.figures import figure
@@ -36,14 +46,7 @@ class PrefectServer:
 
     def start(self) -> None:
         self.starts += 1
-        log = open(self.log_dir / f"server-{self.starts}.log", "w")  # noqa: SIM115 - closed with the process
-        self.proc = subprocess.Popen(
-            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        _wait("the Prefect server", lambda: _healthy(self.api), timeout=180)
+        self.proc = _start_server(self.env, self.port, self.log_dir / f"server-{self.starts}.log")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -80,22 +83,8 @@ def live(tmp_path_factory):
         worker = None
         try:
             server.start()
-            deployed = subprocess.run(
-                [str(BIN / "bria-flows"), "deploy"],
-                env=env,
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            assert deployed.returncode == 0, deployed.stderr[-3000:]
-            worker = subprocess.Popen(
-                [str(BIN / "prefect"), "worker", "start", "--pool", "bria-process"],
-                env=env,
-                cwd=ROOT,
-                stdout=open(logs / "worker.log", "w"),  # noqa: SIM115
-                stderr=subprocess.STDOUT,
-            )
+            _deploy_all(env)
+            worker = _start_worker(env, logs / "worker.log")
             yield {"api": server.api, "env": env, "emulator": emu, "server": server, "home": home}
         finally:
             if worker is not None:
