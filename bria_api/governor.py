@@ -1,7 +1,8 @@
 """One request-rate governor per token: a token bucket at the plan's requests per minute, with AIMD.
 
 Bria limits requests per minute per organization. The bucket (aiolimiter) is sized so that no 60-second
-window can exceed the budget: a burst of a tenth of it, then a steady rate of the remaining nine tenths.
+window can exceed the budget: a burst of a twentieth of it, then a steady rate of the other 95 % (the smaller
+the burst, the closer the steady rate gets to the plan: a tenth as burst held batch generation to 0.82 of it).
 The bucket is built once and never rebuilt: a fresh bucket starts full, so rebuilding it on a rate change
 would hand out a new burst exactly when the server says its window is full.
 
@@ -21,7 +22,7 @@ from typing import Protocol
 
 from aiolimiter import AsyncLimiter
 
-_BURST_FRACTION = 0.1
+_BURST_FRACTION = 0.05
 _DECREASE = 0.7
 _RECOVERY_STEPS = 20  # successes needed to climb back from the floor to the full rate
 

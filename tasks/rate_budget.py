@@ -11,9 +11,10 @@ Sizing (``spec_for``). A Prefect rate limit is a leaky bucket: ``limit`` slots d
 ``slot_decay_per_second``, so a 60 s window sees at most ``limit + 60 * decay`` slots. One request takes
 ``SLOTS_PER_REQUEST`` (100) slots, because the server floors each update's decay to whole slots and every
 acquisition, granted or denied, is an update: with whole requests as slots a low plan would lose most of its
-decay to flooring, with hundredths it loses about 2 %. The limit keeps 95 % of the plan per minute (a tenth as
-burst, the rest steady), like the in-process governor, with a margin for the time between the grant and Bria
-counting the request. A limit made by hand must count 100 slots per request too.
+decay to flooring, with hundredths it loses about 2 %. The limit keeps 98 % of the plan per minute (3 % as
+burst, the rest steady), a margin for the time between the grant and Bria counting the request (95 % with a
+tenth as burst held batch generation to 0.82 of the plan: bench/RESULTS.md). A limit made by hand must count
+100 slots per request too.
 
 Without a Prefect server (no ``PREFECT_API_URL``: the CLI and the demo run on an ephemeral per-process one),
 or when the server can't be reached or the limit can't be created, the in-process governor paces alone,
@@ -43,8 +44,8 @@ from bria_api import BriaSettings
 from bria_api.governor import RateGovernor, governor_for
 
 SLOTS_PER_REQUEST = 100  # hundredths of a request: the server's per-update flooring of the decay stays small
-BURST_FRACTION = 0.1
-BUDGET_FRACTION = 0.95  # of the plan, per window: the margin for grant-to-arrival jitter
+BURST_FRACTION = 0.03
+BUDGET_FRACTION = 0.98  # of the plan, per window: the margin for grant-to-arrival jitter
 _SETUP_TIMEOUT = 10.0
 CREDIT_SECONDS = 1.0  # slots taken ahead are spent within this long (a window sees at most 1 s more)
 _RETRY_SHARED_AFTER = 60.0  # after a failure, the in-process governor alone for this long, then try again

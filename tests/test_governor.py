@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bria_api.governor import RateGovernor, governor_for
+from bria_api.governor import _BURST_FRACTION, RateGovernor, governor_for
 
 
 class FakeTime:
@@ -20,15 +20,17 @@ class FakeTime:
 
 async def test_budget_is_never_exceeded_in_a_sliding_minute():
     # aiolimiter reads the loop clock, so measure with the loop's own time over a small, fast budget.
-    governor = RateGovernor(600)  # 10/s: burst 60, then 9/s
+    governor = RateGovernor(1200)  # 20/s: a burst, then the rest of the budget steadily
+    burst = 1200 * _BURST_FRACTION
+    steady = (1200 - burst) / 60
     loop = asyncio.get_running_loop()
     stamps = []
-    for _ in range(80):
+    for _ in range(int(burst) + 20):
         await governor.acquire()
         stamps.append(loop.time())
-    window = [t for t in stamps if t - stamps[0] <= 1.0]
-    assert len(window) <= 60 + 10  # burst + one second of steady rate
-    assert stamps[-1] - stamps[0] >= (80 - 60) / 9 * 0.9
+    window = [t for t in stamps if t - stamps[0] <= 0.5]
+    assert len(window) <= burst + steady * 0.5 + 1  # burst + half a second of steady rate
+    assert stamps[-1] - stamps[0] >= 20 / steady * 0.9
 
 
 async def test_aimd_cuts_on_429_and_recovers_gradually():
