@@ -89,13 +89,20 @@ def _process_gone(holder: dict) -> bool:
         return False
 
 
+_KNOWN_LIMITS: set[tuple[str, str]] = set()  # (API URL, lock name) this process has seen exist
+
+
 async def _ensure_limit(client: PrefectClient, name: str) -> None:
     # A missing limit limits nothing (strict acquisition aside), so create it before the first acquisition.
+    key = (str(client.api_url), name)
+    if key in _KNOWN_LIMITS:  # one read saved per lock on a run's critical path
+        return
     try:
         await client.read_global_concurrency_limit_by_name(name)
     except ObjectNotFound:
         with contextlib.suppress(ObjectAlreadyExists):  # a twin run created it first
             await client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    _KNOWN_LIMITS.add(key)
 
 
 def _holder() -> ConcurrencyLeaseHolder | None:
@@ -133,9 +140,14 @@ async def _acquire(client: PrefectClient, name: str, timeout_seconds: float | No
             wait = min(float(exc.response.headers.get("Retry-After", 1.0)), _POLL_CAP)
         else:
             body = response.json()
-            if not body.get("limits"):
+            if body.get("limits"):
+                return UUID(body["lease_id"])
+            # the limit was deleted (by hand, or since this process saw it): create it again, once
+            if (str(client.api_url), name) not in _KNOWN_LIMITS:
                 raise RuntimeError(f"lock {name}: its concurrency limit was deleted while in use")
-            return UUID(body["lease_id"])
+            _KNOWN_LIMITS.discard((str(client.api_url), name))
+            await _ensure_limit(client, name)
+            continue
         if await _break_if_holder_gone(client, name, broken):
             continue
         if not said_waiting:
@@ -178,6 +190,7 @@ async def resource_lock(
         record = {**_this_process(), "lease_id": str(lease_id), "flow_run_id": str(runtime.flow_run.id or "")}
         renewer = asyncio.create_task(_keep_renewed(client, name, lease_id))
         try:
+            # Before any work: a kill -9 during the work must leave the record its waiters need.
             await Variable.aset(name, record, overwrite=True)
             yield name
         finally:
