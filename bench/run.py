@@ -3,6 +3,7 @@
     python -m bench.run                         # all, full size (~30 min on 2 cores)
     python -m bench.run --only cold_start,polling_cost
     python -m bench.run --quick                 # tiny sizes, seconds each; prints, writes nothing
+    python -m bench.run --prefect-db sqlite     # on Prefect's default SQLite instead of PostgreSQL
 
 A full run merges its rows into ``bench/results.json`` (so ``--only`` updates just those rows) and renders
 RESULTS.md from it. Everything below the ``INVESTIGATIONS`` marker in RESULTS.md is hand-written
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import Result, machine_info, prefect_harness
+from bench._postgres import postgres_bin, prefect_server_on_postgres
 
 HERE = Path(__file__).resolve().parent
 RESULTS_MD = HERE / "RESULTS.md"
@@ -58,6 +60,13 @@ def run_one(name: str, quick: bool, workdir: Path | None) -> Result:
     return result
 
 
+_DB_TEXT = {
+    "postgres": "`prefect server start` on PostgreSQL (a fresh local cluster, bench/_postgres.py), as Prefect "
+    "recommends for production; `--prefect-db sqlite` runs on the default SQLite (figures in Investigations)",
+    "sqlite": "Prefect's test harness on its default SQLite",
+}
+
+
 def _ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
@@ -77,6 +86,7 @@ def render(rows: list[dict[str, Any]], machine: dict[str, str], command: str, in
         "`--quick` is a seconds-long smoke run that writes nothing)",
         f"- **Machine**: {machine['nproc']} CPUs ({machine['cpu']}), {machine['memory']}, {machine['os']}, "
         f"Python {machine['python']}, Prefect {machine['prefect']}",
+        f"- **Prefect server**: {_DB_TEXT.get(machine.get('prefect_db', 'sqlite'), '?')}",
         f"- **Date**: {machine['date']}",
         "",
         "| benchmark | goal | figure | ratio | result |",
@@ -90,7 +100,8 @@ def render(rows: list[dict[str, Any]], machine: dict[str, str], command: str, in
     for row in rows:
         lines += [f"### {row['name']}", ""]
         lines += [f"- {note}" for note in row.get("notes", [])]
-        lines.append(f"- measured {row.get('date', '?')}: `{json.dumps(row['details'], default=str)}`")
+        where = f" (Prefect server on {row['prefect_db']})" if row.get("prefect_db") else ""
+        lines.append(f"- measured {row.get('date', '?')}{where}: `{json.dumps(row['details'], default=str)}`")
         lines.append("")
     lines += [MARKER, investigations.strip("\n"), ""]
     return "\n".join(lines)
@@ -114,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="tiny sizes: proves the code runs; writes nothing"
     )
     parser.add_argument("--render", action="store_true", help="only re-render RESULTS.md from results.json")
+    parser.add_argument(
+        "--prefect-db",
+        choices=("auto", "postgres", "sqlite"),
+        default="auto",
+        help="the Prefect server's database: auto = PostgreSQL when installed (bench/_postgres.py), else SQLite",
+    )
     parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
@@ -128,11 +145,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     machine = machine_info()
+    db = args.prefect_db
+    if db == "auto":
+        db = "postgres" if postgres_bin() is not None else "sqlite"
+    machine["prefect_db"] = db
     results: list[Result] = []
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bria-bench-")))
-        if any(BENCHMARKS[n] for n in names):
-            print("starting a Prefect test harness (~20 s on 2 cores)...", flush=True)
+        if any(BENCHMARKS[n] for n in names) and db == "postgres":
+            print("starting a Prefect server on a fresh PostgreSQL cluster...", flush=True)
+            stack.enter_context(prefect_server_on_postgres())
+        elif any(BENCHMARKS[n] for n in names):
+            print("starting a Prefect test harness on SQLite (~20 s on 2 cores)...", flush=True)
             stack.enter_context(prefect_harness(force_new=True))
         for name in names:
             print(f"== {name}{' (quick)' if args.quick else ''}", flush=True)
@@ -143,7 +167,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if all(r.status != "error" for r in results) else 1
     rows = _load_rows()
     for name, result in zip(names, results, strict=True):
-        rows[name] = dataclasses.asdict(result) | {"date": machine["date"], "command": shlex.join(sys.argv)}
+        rows[name] = dataclasses.asdict(result) | {
+            "date": machine["date"],
+            "command": shlex.join(sys.argv),
+            "prefect_db": db if BENCHMARKS[name] else None,
+        }
     ordered = [rows[n] for n in BENCHMARKS if n in rows]
     RESULTS_JSON.write_text(json.dumps({"machine": machine, "rows": rows}, indent=1, default=str) + "\n")
     RESULTS_MD.write_text(render(ordered, machine, ".venv/bin/python -m bench.run", _investigations()))
