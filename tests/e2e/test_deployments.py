@@ -99,3 +99,22 @@ def test_cancelling_a_lite_run_on_inferencesh_cancels_the_remote_task(stack, tmp
     [task] = emu.inferencesh_tasks()
     assert task["cancel_requested"] and task["status"] == "cancelled"
     assert not list(tmp_path.glob("*.pending"))
+
+
+def test_the_server_turns_active_schedules_into_runs(stack):
+    """The server's scheduler creates the runs of every active schedule (the watcher every 5 min, the reaper
+    hourly) and none of the nightly generation's, which is deployed paused. (On SQLAlchemy 2.1 Prefect 3.8.8's
+    scheduler failed on every pass and no schedule ever ran: pinned below 2.1 in pyproject.toml.)"""
+    api = stack["api"]
+
+    def runs_of(name: str) -> list[dict]:
+        dep = httpx.get(f"{api}/deployments/name/{name}").json()
+        body = {"deployments": {"id": {"any_": [dep["id"]]}}, "limit": 50}
+        return httpx.post(f"{api}/flow_runs/filter", json=body).json()
+
+    watcher = _wait("the watcher's scheduled runs", lambda: runs_of("training-watcher/training-watcher"), 180)
+    reaper = _wait("the reaper's scheduled runs", lambda: runs_of("orphan-reaper/orphan-reaper"), 60)
+    assert all(r["auto_scheduled"] for r in watcher + reaper)
+    times = sorted(r["expected_start_time"] for r in watcher if r["state"]["type"] == "SCHEDULED")
+    assert len(times) >= 2  # a run every 5 minutes, created ahead of time
+    assert not [r for r in runs_of("generate-images/generate") if r.get("auto_scheduled")]
