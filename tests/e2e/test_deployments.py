@@ -14,7 +14,7 @@ import pytest
 from deployments.sample_data import synthesize_dataset
 from tests.e2e.conftest import _run_deployment, _state, _wait, _wait_suspended
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # a real server and worker: minutes
 
 
 def test_lifecycle_deployment_waits_without_holding_a_worker(stack, tmp_path):

@@ -23,6 +23,7 @@ from tests.e2e.conftest import _run_deployment, _state, _wait, _wait_suspended
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pytestmark = [
+    pytest.mark.slow,  # a real server, worker and browser: minutes
     pytest.mark.timeout(600),
     pytest.mark.skipif(
         not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)"

@@ -60,6 +60,7 @@ async def test_rejected_training_is_never_started(bria_env, lifecycle_args):
     assert [r["kind"] for r in await read_ledger(run.id)] == ["generate-visual-schema"]
 
 
+@pytest.mark.slow  # 20-35 s: the slow phase keeps the default suite to a few minutes
 async def test_approved_training_starts_once_and_is_not_asked_again(bria_env, lifecycle_args):
     args, kwargs = lifecycle_args
     running = asyncio.create_task(tailored_lifecycle(*args, **kwargs, require_approval=True))

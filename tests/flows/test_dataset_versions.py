@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from prefect.client.orchestration import get_client
 
 from bria_api import BriaClient
@@ -26,6 +27,7 @@ def delta(after: dict[str, int], before: dict[str, int], op: str) -> int:
     return after.get(op, 0) - before.get(op, 0)
 
 
+@pytest.mark.slow  # 20-35 s: the slow phase keeps the default suite to a few minutes
 async def test_changed_folder_becomes_a_new_version_with_only_the_difference(bria_env, image_dir, tmp_path):
     project = ProjectParams(project_name="Brand")
     dataset = DatasetParams(name="brand v1", images_dir=image_dir, caption_poll_seconds=0.1)

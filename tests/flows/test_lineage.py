@@ -36,6 +36,7 @@ async def materialized(key: str, since: float) -> set[str]:
     return {r.id for e in events for r in e.related if r.role == "asset"}
 
 
+@pytest.mark.slow  # 20-35 s: the slow phase keeps the default suite to a few minutes
 @pytest.mark.usefixtures("no_alias")
 async def test_images_link_back_to_the_folder_they_came_from(bria_env, image_dir, tmp_path):
     """One lifecycle with a golden gallery: its images, the samples', all trace back to the folder; the

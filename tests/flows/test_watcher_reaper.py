@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from prefect import flow
 
 from bria_api import BriaClient
@@ -84,6 +85,7 @@ async def test_watcher_reports_a_stall_once(bria_env, image_dir):
         _slow_clock(bria_env, 3600)
 
 
+@pytest.mark.slow  # 20-35 s: the slow phase keeps the default suite to a few minutes
 async def test_reaper_stops_trainings_whose_owner_died(bria_env, image_dir):
     _slow_clock(bria_env, 0.001)
     try:
