@@ -7,6 +7,7 @@ the model; this only says who is waiting for it.
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 from prefect.client.orchestration import get_client
@@ -14,6 +15,7 @@ from prefect.variables import Variable
 from pydantic import BaseModel
 
 PREFIX = "bria-training-"
+_PAGE = 200  # the most the server returns per call (PREFECT_API_DEFAULT_LIMIT)
 
 
 class TrainingRecord(BaseModel):
@@ -44,12 +46,26 @@ async def read_record(model_id: int) -> TrainingRecord | None:
 
 
 async def read_records() -> list[TrainingRecord]:
+    """Every training record. The server answers at most a page (200) of variables per call, so this filters by
+    name and pages: reading "all variables" once missed records on a server holding more than 200 of them."""
+    found: list[TrainingRecord] = []
     async with get_client() as client:
-        variables = await client.read_variables()
-    return sorted(
-        (TrainingRecord.model_validate(v.value) for v in variables if v.name.startswith(PREFIX) and v.value),
-        key=lambda r: r.model_id,
-    )
+        for offset in itertools.count(0, _PAGE):
+            body = {
+                "variables": {"name": {"like_": PREFIX}},
+                "sort": "NAME_ASC",
+                "limit": _PAGE,
+                "offset": offset,
+            }
+            page = (await client.request("POST", "/variables/filter", json=body)).json()
+            found += [
+                TrainingRecord.model_validate(v["value"])
+                for v in page
+                if v["name"].startswith(PREFIX) and v.get("value")
+            ]
+            if len(page) < _PAGE:
+                break
+    return sorted(found, key=lambda r: r.model_id)
 
 
 async def drop_record(model_id: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -110,3 +111,29 @@ async def test_reaper_stops_trainings_whose_owner_died(bria_env, image_dir):
         assert _status(bria_env, unregistered) == "InProgress"  # not ours: untouched by default
     finally:
         _slow_clock(bria_env, 3600)
+
+
+async def test_every_record_is_found_among_more_variables_than_one_page(bria_env):
+    """The server answers at most 200 variables per call: 201 records behind other variables are all read
+    (reading "all variables" once returned the first 200 of them, and the reaper missed a killed run's training)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import VariableCreate
+
+    from tasks.registry import PREFIX, read_records
+
+    others = [f"aaa-unrelated-{i:02d}" for i in range(20)]  # sorted before the records
+    records = [TrainingRecord(model_id=990_000 + i, started_at=datetime.now(UTC)) for i in range(201)]
+    async with get_client() as client:
+        try:
+            for name in others:
+                await client.create_variable(VariableCreate(name=name, value=1))
+            for r in records:  # one call each (Variable.aset reads first): 200+ writes stay quick
+                await client.create_variable(
+                    VariableCreate(name=r.variable_name, value=r.model_dump(mode="json"))
+                )
+            found = {r.model_id for r in await read_records()}
+            assert {r.model_id for r in records} <= found
+        finally:
+            for name in others + [f"{PREFIX}{r.model_id}" for r in records]:
+                with contextlib.suppress(Exception):
+                    await client.delete_variable_by_name(name)
