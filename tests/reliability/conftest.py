@@ -7,6 +7,7 @@ add ``pytestmark = pytest.mark.usefixtures("prefect_harness")`` (the session's o
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import httpx
@@ -31,6 +32,23 @@ def flow_emulator():
         yield server
 
 
+def _forget_training_records() -> None:
+    """Drop the ownership records earlier tests left in the session's Prefect server: a reset emulator numbers
+    its models from the start again, so a stale ``bria-training-<id>`` would name this test's model (and an
+    owner run long finished, which the reaper rightly leaves alone)."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():  # no Prefect server in this test: nothing to forget
+        return
+    from tasks.registry import drop_record, read_records
+
+    async def forget() -> None:
+        for record in await read_records():
+            await drop_record(record.model_id)
+
+    asyncio.run(forget())
+
+
 def set_time_scale(emulator: EmulatorServer, time_scale: float) -> None:
     httpx.post(f"{emulator.url}/_emulator/clock", json={"time_scale": time_scale}).raise_for_status()
 
@@ -40,6 +58,7 @@ def flow_bria(flow_emulator, monkeypatch):
     """The emulator, reset, with the environment pointing the flows' clients at it."""
     flow_emulator.reset()
     set_time_scale(flow_emulator, FAST)
+    _forget_training_records()
     monkeypatch.setenv("BRIA_API_TOKEN", TOKEN)
     monkeypatch.setenv("BRIA_BASE_URL", flow_emulator.url)
     monkeypatch.setenv("BRIA_REQUESTS_PER_MINUTE", "100000")
