@@ -152,12 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bria-bench-")))
-        if any(BENCHMARKS[n] for n in names) and db == "postgres":
-            print("starting a Prefect server on a fresh PostgreSQL cluster...", flush=True)
-            stack.enter_context(prefect_server_on_postgres())
-        elif any(BENCHMARKS[n] for n in names):
-            print("starting a Prefect test harness on SQLite (~20 s on 2 cores)...", flush=True)
-            stack.enter_context(prefect_harness(force_new=True))
+        if any(BENCHMARKS[n] for n in names):
+            if db == "postgres":
+                print("starting a Prefect server on a fresh PostgreSQL cluster...", flush=True)
+                stack.enter_context(prefect_server_on_postgres())
+            else:
+                print("starting a Prefect test harness on SQLite (~20 s on 2 cores)...", flush=True)
+                stack.enter_context(prefect_harness(force_new=True))
         for name in names:
             print(f"== {name}{' (quick)' if args.quick else ''}", flush=True)
             result = run_one(name, args.quick, workdir)

@@ -128,7 +128,7 @@ async def _break_if_holder_gone(client: PrefectClient, name: str, broken: set[st
 async def _acquire(client: PrefectClient, name: str, timeout_seconds: float | None) -> UUID:
     deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
     broken: set[str] = set()
-    said_waiting = False
+    said_waiting = recreated = False
     while True:
         try:
             response = await client.increment_concurrency_slots_with_lease(
@@ -142,9 +142,10 @@ async def _acquire(client: PrefectClient, name: str, timeout_seconds: float | No
             body = response.json()
             if body.get("limits"):
                 return UUID(body["lease_id"])
-            # the limit was deleted (by hand, or since this process saw it): create it again, once
-            if (str(client.api_url), name) not in _KNOWN_LIMITS:
+            # the limit was deleted since this process saw it (by hand, or a server reset): create it again, once
+            if recreated:
                 raise RuntimeError(f"lock {name}: its concurrency limit was deleted while in use")
+            recreated = True
             _KNOWN_LIMITS.discard((str(client.api_url), name))
             await _ensure_limit(client, name)
             continue
